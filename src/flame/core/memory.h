@@ -1,0 +1,56 @@
+#pragma once
+// Aligned heap buffers and read-only memory-mapped files, both shareable as a Tensor's owner.
+//
+//   auto buf = AlignedBuffer::allocate(bytes);        // 64-byte aligned, zeroed
+//   auto file = MappedFile::open("model.gguf");       // throws IoError naming the path
+//   const uint8_t* p = file->data();
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace flame {
+
+constexpr size_t kAlignment = 64;
+
+class AlignedBuffer {
+public:
+  // Zero-initialised, kAlignment-aligned. Throws std::bad_alloc on failure.
+  static std::shared_ptr<AlignedBuffer> allocate(size_t bytes);
+  ~AlignedBuffer();
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  uint8_t* data() { return data_; }
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+
+private:
+  AlignedBuffer(uint8_t* data, size_t size) : data_(data), size_(size) {}
+  uint8_t* data_;
+  size_t size_;
+};
+
+class MappedFile {
+public:
+  // Maps the whole file read-only (pages are loaded on first touch, never copied).
+  static std::shared_ptr<MappedFile> open(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+  // Hint that [offset, offset+bytes) will be read soon / sequentially.
+  void advise_willneed(size_t offset, size_t bytes) const;
+
+private:
+  MappedFile(std::string path, const uint8_t* data, size_t size) : path_(std::move(path)), data_(data), size_(size) {}
+  std::string path_;
+  const uint8_t* data_;
+  size_t size_;
+};
+
+// Resident set size of this process in bytes (from /proc/self/statm), 0 if unknown.
+size_t resident_bytes();
+
+}  // namespace flame

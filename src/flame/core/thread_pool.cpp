@@ -1,0 +1,102 @@
+#include "flame/core/thread_pool.h"
+
+#include <memory>
+#include <mutex>
+
+#include "flame/core/cpu.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define FLAME_PAUSE() _mm_pause()
+#else
+#define FLAME_PAUSE() ((void)0)
+#endif
+
+namespace flame {
+namespace {
+thread_local bool t_inside_pool = false;
+constexpr int kSpinIterations = 1 << 14;
+
+std::mutex g_global_mutex;
+std::unique_ptr<ThreadPool> g_global;
+}  // namespace
+
+ThreadPool::ThreadPool(int threads) : threads_(threads < 1 ? 1 : threads) {
+  workers_.reserve(threads_ - 1);
+  for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+ThreadPool::~ThreadPool() {
+  stop_.store(true);
+  generation_.fetch_add(1);
+  generation_.notify_all();
+  for (auto& w : workers_) w.join();
+}
+
+std::pair<int64_t, int64_t> ThreadPool::split(int64_t n, int t, int nt, int64_t grain) {
+  if (grain < 1) grain = 1;
+  const int64_t units = (n + grain - 1) / grain;
+  const int64_t base = units / nt, extra = units % nt;
+  const int64_t ub = t * base + (t < extra ? t : extra);
+  const int64_t ue = ub + base + (t < extra ? 1 : 0);
+  const int64_t b = ub * grain, e = ue * grain;
+  return {b < n ? b : n, e < n ? e : n};
+}
+
+void ThreadPool::run_erased(Erased call, void* fn) {
+  if (threads_ == 1 || t_inside_pool) {
+    call(fn, 0, 1);
+    return;
+  }
+  call_ = call;
+  fn_ = fn;
+  pending_.store(threads_ - 1, std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_release);
+  generation_.notify_all();
+  t_inside_pool = true;
+  call(fn, 0, threads_);
+  t_inside_pool = false;
+  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
+    if (spin < kSpinIterations) {
+      FLAME_PAUSE();
+    } else {
+      int p = pending_.load(std::memory_order_acquire);
+      if (p != 0) pending_.wait(p, std::memory_order_acquire);
+    }
+  }
+}
+
+void ThreadPool::worker_loop(int index) {
+  t_inside_pool = true;
+  uint64_t seen = 0;
+  for (;;) {
+    uint64_t g = generation_.load(std::memory_order_acquire);
+    for (int spin = 0; g == seen && spin < kSpinIterations; ++spin) {
+      FLAME_PAUSE();
+      g = generation_.load(std::memory_order_acquire);
+    }
+    while (g == seen) {
+      generation_.wait(seen, std::memory_order_acquire);
+      g = generation_.load(std::memory_order_acquire);
+    }
+    seen = g;
+    if (stop_.load()) return;
+    call_(fn_, index, threads_);
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+  }
+}
+
+ThreadPool& ThreadPool::global() {
+  std::lock_guard lock(g_global_mutex);
+  if (!g_global) g_global = std::make_unique<ThreadPool>(physical_cores());
+  return *g_global;
+}
+
+void ThreadPool::set_global_threads(int threads) {
+  std::lock_guard lock(g_global_mutex);
+  if (threads <= 0) threads = physical_cores();
+  if (g_global && g_global->size() == threads) return;
+  g_global = std::make_unique<ThreadPool>(threads);
+}
+
+}  // namespace flame

@@ -1,0 +1,25 @@
+#pragma once
+// Helpers shared by tests: where the sources and a scratch folder are, and running the CLI or
+// Debian's Python (/usr/bin/python3, which has torch and numpy) as independent references.
+#include <string>
+
+namespace flame::test {
+
+std::string source_dir();
+// A fresh-or-existing folder under the build tree: <build>/tests/scratch/<name>.
+std::string scratch_dir(const std::string& name);
+
+struct CommandResult {
+  int exit_code;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+// Runs a shell command line, capturing stdout and stderr.
+CommandResult run_command(const std::string& command_line);
+// Runs `flame <args>` (args already shell-quoted as needed).
+CommandResult run_cli(const std::string& args);
+// Runs /usr/bin/python3 <source_dir>/<script> <args>; throws with stderr if it fails.
+std::string run_python(const std::string& script, const std::string& args);
+std::string shell_quote(const std::string& s);
+
+}  // namespace flame::test
