@@ -1,0 +1,44 @@
+#pragma once
+// Training forward/backward of the Llama model over F32 LlamaWeights, as explicit x_forward /
+// x_backward kernels (llm.c style). The same architecture as model/forward (inference).
+//
+//   TrainWorkspace ws(config, batch, seq);
+//   grads.zero();  // or keep accumulating across micro-batches
+//   float loss = train_forward_backward(params, grads, inputs, targets, batch, seq, ws);
+//   float eval = train_forward_loss(params, inputs, targets, batch, seq, ws);
+//
+// inputs/targets: batch*seq token ids, row-major [batch][seq]. Loss is the mean cross-entropy over
+// all batch*seq positions. Gradients are ADDED into `grads` (accumulation), scaled by `grad_scale`
+// (use 1/micro_batches for gradient accumulation). Deterministic for a given thread count.
+#include <cstdint>
+#include <memory>
+
+#include "flame/model/weights.h"
+
+namespace flame {
+
+class TrainWorkspace {
+public:
+  TrainWorkspace(const LlamaConfig& config, int64_t batch, int64_t seq);
+  ~TrainWorkspace();
+  TrainWorkspace(TrainWorkspace&&) noexcept;
+  TrainWorkspace& operator=(TrainWorkspace&&) noexcept;
+  int64_t batch() const;
+  int64_t seq() const;
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+private:
+  std::unique_ptr<Impl> impl_;
+};
+
+float train_forward_backward(const LlamaWeights& params, LlamaWeights& grads, const uint32_t* inputs,
+                             const uint32_t* targets, int64_t batch, int64_t seq, TrainWorkspace& ws,
+                             float grad_scale = 1.0f);
+float train_forward_loss(const LlamaWeights& params, const uint32_t* inputs, const uint32_t* targets, int64_t batch,
+                         int64_t seq, TrainWorkspace& ws);
+
+// Sets every tensor of `weights` to zero.
+void zero_weights(LlamaWeights& weights);
+
+}  // namespace flame
