@@ -1,4 +1,4 @@
-// `flame info -m MODEL [--json] [--tensors]`: what a GGUF file holds, read from its metadata and
+// `flame info -m MODEL [--json] [--tensors]`: what a GGUF (or .safetensors) file holds, read from its metadata and
 // tensor table only (no model code): format, architecture and hyper-parameters, tokenizer summary,
 // tensor types and bytes, and a tensor table.
 #include <fmt/format.h>
@@ -8,6 +8,7 @@
 #include "command.h"
 #include "flame/io/gguf.h"
 #include "flame/io/gguf_json.h"
+#include "info_safetensors.h"
 
 namespace {
 
@@ -137,7 +138,13 @@ void print_text(const Reader& r, const Summary& s, bool all_tensors) {
   if (rows < r.tensors().size()) fmt::print("  ... {} more (--tensors lists all)\n", r.tensors().size() - rows);
 }
 
+bool is_safetensors(const std::string& path) {
+  const std::string ext = ".safetensors";
+  return path.size() >= ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
+}
+
 int run_info(const Options& o) {
+  if (is_safetensors(o.model)) return flame::cli::print_safetensors_info(o.model, o.json, o.all_tensors);
   const auto reader = Reader::open(o.model);
   const Summary summary = summarize(reader);
   if (o.json) {
@@ -151,7 +158,7 @@ int run_info(const Options& o) {
 flame::cli::Registration reg{"info", "Show a model file's format, architecture, tokenizer and tensors",
                              [](CLI::App& app) {
                                auto opts = std::make_shared<Options>();
-                               app.add_option("-m,--model", opts->model, "GGUF file")->required();
+                               app.add_option("-m,--model", opts->model, "GGUF or .safetensors file")->required();
                                app.add_flag("--json", opts->json, "Print the report as JSON");
                                app.add_flag("--tensors", opts->all_tensors, "List every tensor (text mode)");
                                return [opts] { return run_info(*opts); };
