@@ -3,7 +3,9 @@
 // tensor types and bytes, and a tensor table.
 #include <fmt/format.h>
 
+#include <climits>
 #include <map>
+#include <optional>
 
 #include "command.h"
 #include "flame/io/gguf.h"
@@ -48,26 +50,40 @@ struct Summary {
   uint64_t total_bytes = 0;
 };
 
+// info reports what is there: a key of an unexpected type is shown in the metadata, not fatal.
+std::optional<std::string> string_at(const Reader& r, const std::string& key) {
+  const Value* v = r.find(key);
+  if (!v || v->type() != flame::gguf::ValueType::STRING) return std::nullopt;
+  return v->as_string();
+}
+
+std::optional<int64_t> int_at(const Reader& r, const std::string& key) {
+  const Value* v = r.find(key);
+  if (!v || !v->is_integer() || (v->type() == flame::gguf::ValueType::U64 && v->as_uint() > INT64_MAX))
+    return std::nullopt;
+  return v->as_int();
+}
+
 Summary summarize(const Reader& r) {
   Summary s;
-  s.architecture = r.get_string("general.architecture").value_or("(unknown)");
+  s.architecture = string_at(r, "general.architecture").value_or("(unknown)");
   const std::string arch_prefix = s.architecture + ".";
   for (const auto& [key, value] : r.metadata()) {
     if (starts_with(key, arch_prefix)) s.hyperparameters.emplace_back(key.substr(arch_prefix.size()), &value);
     if (starts_with(key, "general.")) s.general.emplace_back(key, &value);
   }
   auto& tok = s.tokenizer;
-  if (auto model = r.get_string("tokenizer.ggml.model")) tok["model"] = *model;
-  if (auto pre = r.get_string("tokenizer.ggml.pre")) tok["pre"] = *pre;
+  if (auto model = string_at(r, "tokenizer.ggml.model")) tok["model"] = *model;
+  if (auto pre = string_at(r, "tokenizer.ggml.pre")) tok["pre"] = *pre;
   if (const Value* tokens = r.find("tokenizer.ggml.tokens"); tokens && tokens->type() == flame::gguf::ValueType::ARRAY)
     tok["vocab_size"] = tokens->array_size();
   if (const Value* merges = r.find("tokenizer.ggml.merges"); merges && merges->type() == flame::gguf::ValueType::ARRAY)
     tok["merges"] = merges->array_size();
   for (const char* id : {"bos", "eos", "eot", "eom", "padding", "unknown"})
-    if (auto v = r.get_int(fmt::format("tokenizer.ggml.{}_token_id", id))) tok[fmt::format("{}_token_id", id)] = *v;
+    if (auto v = int_at(r, fmt::format("tokenizer.ggml.{}_token_id", id))) tok[fmt::format("{}_token_id", id)] = *v;
   if (auto add_bos = r.find("tokenizer.ggml.add_bos_token"); add_bos && add_bos->type() == flame::gguf::ValueType::BOOL)
     tok["add_bos_token"] = add_bos->as_bool();
-  const auto chat_template = r.get_string("tokenizer.chat_template");
+  const auto chat_template = string_at(r, "tokenizer.chat_template");
   tok["chat_template"] = chat_template.has_value();
   if (chat_template) tok["chat_template_bytes"] = chat_template->size();
 
