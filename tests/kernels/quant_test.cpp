@@ -202,6 +202,32 @@ TEST(QuantMatmul, MatchesDequantizedReference) {
   }
 }
 
+// The prompt path (m >= 8: dequantized tiles + sgemm, float activations) against a double-precision
+// product of the dequantized weights and the float inputs.
+TEST(QuantMatmul, PromptPathMatchesDequantizedFloatProduct) {
+  ThreadPool pool(2);
+  const int64_t n = 40, k = 512, m = 9;
+  for (DType t : kWeightTypes) {
+    const auto wf32 = gaussian(n * k, 8);
+    Tensor w = Tensor::empty(t, {n, k});
+    for (int64_t r = 0; r < n; ++r) quantize_row(t, wf32.data() + r * k, w.row<void>(r), k);
+    const auto x = gaussian(m * k, 9);
+    std::vector<float> y(m * n), wrow(k);
+    matmul_quant(w, x.data(), y.data(), m, pool);
+    for (int64_t r = 0; r < n; ++r) {
+      dequantize_row(t, w.row<void>(r), wrow.data(), k);
+      for (int64_t i = 0; i < m; ++i) {
+        double ref = 0, mag = 0;
+        for (int64_t j = 0; j < k; ++j) {
+          ref += static_cast<double>(wrow[j]) * x[i * k + j];
+          mag += std::fabs(static_cast<double>(wrow[j]) * x[i * k + j]);
+        }
+        ASSERT_NEAR(y[i * n + r], ref, 1e-5 * mag) << dtype_name(t) << " row " << r;
+      }
+    }
+  }
+}
+
 TEST(QuantMatmul, RejectsBadShapesAndTypes) {
   ThreadPool pool(1);
   std::vector<float> x(64), y(64);
