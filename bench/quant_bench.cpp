@@ -37,7 +37,9 @@ Tensor make_weight(DType type, int64_t rows, int64_t cols) {
   return w;
 }
 
-DType type_arg(const benchmark::State& state) { return static_cast<DType>(state.range(0)); }
+DType type_arg(const benchmark::State& state) {
+  return static_cast<DType>(state.range(0));
+}
 
 void BM_QuantDot(benchmark::State& state) {
   const DType type = type_arg(state);
@@ -89,7 +91,9 @@ void BM_QuantPromptMatmul(benchmark::State& state) {
   state.SetLabel(std::string(dtype_name(type)) + " m=" + std::to_string(m));
 }
 
-constexpr int64_t id(DType t) { return static_cast<int64_t>(t); }
+constexpr int64_t id(DType t) {
+  return static_cast<int64_t>(t);
+}
 
 void dot_args(benchmark::internal::Benchmark* b) {
   for (DType t : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q2_K, DType::Q3_K,
@@ -103,16 +107,14 @@ void main_types(benchmark::internal::Benchmark* b, int64_t extra) {
 }
 
 BENCHMARK(BM_QuantDot)->Apply(dot_args);
-BENCHMARK(BM_QuantMatVec)->Apply([](auto* b) { main_types(b, 0); })->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_QuantMatVec)->Apply([](auto* b) { main_types(b, 0); }) -> UseRealTime() -> Unit(benchmark::kMillisecond);
 // Rates per process CPU-second (all threads), so a shared, loaded machine still gives comparable
 // per-core numbers; m=7 takes the integer dot-product path, m=512 the dequantize+sgemm path.
 BENCHMARK(BM_QuantPromptMatmul)
     ->Apply([](auto* b) {
       main_types(b, 512);
       main_types(b, 7);
-    })
-    ->MeasureProcessCPUTime()
-    ->Unit(benchmark::kMillisecond);
+    }) -> MeasureProcessCPUTime() -> Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace flame

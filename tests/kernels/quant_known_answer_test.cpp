@@ -55,8 +55,8 @@ TEST(QuantKnownAnswer, Q5_0) {
   // d, qh (uint32 LE: bit j = 5th bit of element j), 16 nibble bytes; x = d*(q-16).
   std::vector<uint8_t> b(22, 0);
   b[1] = kOneHi;
-  b[2] = 0x01;  // qh bit 0 -> element 0
-  b[5] = 0x80;  // qh bit 31 -> element 31
+  b[2] = 0x01;       // qh bit 0 -> element 0
+  b[5] = 0x80;       // qh bit 31 -> element 31
   b[6 + 0] = 0x32;   // element 0: 2|16 = 18 -> 2; element 16: 3 -> -13
   b[6 + 15] = 0xF0;  // element 15: 0 -> -16; element 31: 15|16 = 31 -> 15
   const auto y = decode(DType::Q5_0, b);
@@ -69,8 +69,8 @@ TEST(QuantKnownAnswer, Q5_0) {
 TEST(QuantKnownAnswer, Q5_1) {
   // d, m, qh, qs; x = d*q + m.
   std::vector<uint8_t> b(24, 0);
-  b[1] = kHalfHi;  // d = 0.5
-  b[3] = kOneHi;   // m = 1
+  b[1] = kHalfHi;   // d = 0.5
+  b[3] = kOneHi;    // m = 1
   b[4 + 2] = 0x01;  // qh bit 16 -> element 16
   b[8 + 0] = 0x21;  // element 0: q=1 -> 1.5; element 16: 2|16 = 18 -> 10
   const auto y = decode(DType::Q5_1, b);
@@ -81,9 +81,9 @@ TEST(QuantKnownAnswer, Q5_1) {
 
 TEST(QuantKnownAnswer, Q8_0) {
   std::vector<uint8_t> b(34, 0);
-  b[1] = kQuarterHi;                         // d = 0.25
-  b[2 + 5] = static_cast<uint8_t>(-100);     // element 5 -> -25
-  b[2 + 31] = 127;                           // element 31 -> 31.75
+  b[1] = kQuarterHi;                      // d = 0.25
+  b[2 + 5] = static_cast<uint8_t>(-100);  // element 5 -> -25
+  b[2 + 31] = 127;                        // element 31 -> 31.75
   const auto y = decode(DType::Q8_0, b);
   EXPECT_EQ(y[5], -25.0f);
   EXPECT_EQ(y[31], 31.75f);
@@ -96,17 +96,17 @@ TEST(QuantKnownAnswer, Q2_K) {
   // x = d*(scales[i/16] & 15)*q - dmin*(scales[i/16] >> 4).
   std::vector<uint8_t> b(84, 0);
   for (int j = 0; j < 16; ++j) b[j] = static_cast<uint8_t>(0x10 | j);  // scale j, min 1
-  b[16 + 0] = 0xE4;   // q of elements 0, 32, 64, 96 = 0, 1, 2, 3
-  b[16 + 48] = 0x03;  // element 128+16 = 144: q = 3 (sub-block 9); element 176: q = 0
+  b[16 + 0] = 0xE4;                                                    // q of elements 0, 32, 64, 96 = 0, 1, 2, 3
+  b[16 + 48] = 0x03;    // element 128+16 = 144: q = 3 (sub-block 9); element 176: q = 0
   b[80 + 1] = kOneHi;   // d = 1
   b[82 + 1] = kHalfHi;  // dmin = 0.5
   const auto y = decode(DType::Q2_K, b);
-  EXPECT_EQ(y[0], -0.5f);   // 0*0 - 0.5
-  EXPECT_EQ(y[32], 1.5f);   // 2*1 - 0.5
-  EXPECT_EQ(y[64], 7.5f);   // 4*2 - 0.5
-  EXPECT_EQ(y[96], 17.5f);  // 6*3 - 0.5
-  EXPECT_EQ(y[144], 26.5f); // 9*3 - 0.5
-  EXPECT_EQ(y[176], -0.5f); // 11*0 - 0.5
+  EXPECT_EQ(y[0], -0.5f);    // 0*0 - 0.5
+  EXPECT_EQ(y[32], 1.5f);    // 2*1 - 0.5
+  EXPECT_EQ(y[64], 7.5f);    // 4*2 - 0.5
+  EXPECT_EQ(y[96], 17.5f);   // 6*3 - 0.5
+  EXPECT_EQ(y[144], 26.5f);  // 9*3 - 0.5
+  EXPECT_EQ(y[176], -0.5f);  // 11*0 - 0.5
 }
 
 TEST(QuantKnownAnswer, Q3_K) {
@@ -117,8 +117,8 @@ TEST(QuantKnownAnswer, Q3_K) {
   uint8_t* hmask = b.data();
   uint8_t* qs = b.data() + 32;
   uint8_t* sc = b.data() + 96;
-  sc[0] = 0x21;  // scale 0 low = 1, scale 8 low = 2
-  sc[8] = 0x02;  // scale 0 top bits = 2 -> 1 | 32 = 33 -> 1; scale 8 top 0 -> 2 - 32 = -30
+  sc[0] = 0x21;                      // scale 0 low = 1, scale 8 low = 2
+  sc[8] = 0x02;                      // scale 0 top bits = 2 -> 1 | 32 = 33 -> 1; scale 8 top 0 -> 2 - 32 = -30
   b[108] = kOneLo, b[109] = kOneHi;  // d = 1
   qs[0] = 0x03, hmask[0] = 0x01;     // element 0: 3, high bit set -> 3; x = 1*3
   qs[32] = 0x01;                     // element 128: 1, hmask[0] bit 4 clear -> -3; x = -30*-3
@@ -161,9 +161,9 @@ TEST(QuantKnownAnswer, Q5_K) {
   fill_k4_header(b);
   uint8_t* qh = b.data() + 16;
   uint8_t* qs = b.data() + 48;
-  qh[0] = 0x11;  // bit 0 -> element 0, bit 4 -> element 128
-  qs[0] = 0x49;  // element 0: 9|16 = 25 -> 5*25 - 6 = 119; element 32: 4 -> 12
-  qs[64] = 0x0A; // element 128: 10|16 = 26 -> 22*26 - 78 = 494
+  qh[0] = 0x11;   // bit 0 -> element 0, bit 4 -> element 128
+  qs[0] = 0x49;   // element 0: 9|16 = 25 -> 5*25 - 6 = 119; element 32: 4 -> 12
+  qs[64] = 0x0A;  // element 128: 10|16 = 26 -> 22*26 - 78 = 494
   const auto y = decode(DType::Q5_K, b);
   EXPECT_EQ(y[0], 119.0f);
   EXPECT_EQ(y[32], 12.0f);
@@ -180,9 +180,9 @@ TEST(QuantKnownAnswer, Q6_K) {
   auto* scales = reinterpret_cast<int8_t*>(b.data() + 192);
   b[208] = 0x00, b[209] = kHalfHi;  // d = 0.5
   scales[0] = 2, scales[2] = -1, scales[4] = 3, scales[8] = 4;
-  ql[0] = 0x5A;   // element 0 low 10, element 64 low 5
-  ql[32] = 0x07;  // element 32 low 7, element 96 low 0
-  qh[0] = 0xC6;   // top bits: element 0 -> 2, element 32 -> 1, element 64 -> 0, element 96 -> 3
+  ql[0] = 0x5A;                  // element 0 low 10, element 64 low 5
+  ql[32] = 0x07;                 // element 32 low 7, element 96 low 0
+  qh[0] = 0xC6;                  // top bits: element 0 -> 2, element 32 -> 1, element 64 -> 0, element 96 -> 3
   ql[64] = 0x0F, qh[32] = 0x03;  // element 128: 15 | 3<<4 = 63
   const auto y = decode(DType::Q6_K, b);
   EXPECT_EQ(y[0], 10.0f);    // 42-32 = 10; 0.5*2*10

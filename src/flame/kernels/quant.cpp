@@ -54,8 +54,8 @@ namespace {
 void check_blocks(const char* op, DType type, int64_t n) {
   const int64_t block = dtype_info(type).block_size;
   if (n < 0 || n % block != 0)
-    throw ArgumentError(op, fmt::format("{} elements is not a multiple of the {} block size {}", n, dtype_name(type),
-                                        block));
+    throw ArgumentError(
+        op, fmt::format("{} elements is not a multiple of the {} block size {}", n, dtype_name(type), block));
 }
 }  // namespace
 

@@ -11,8 +11,8 @@
 
 namespace flame::quant {
 
-constexpr int kQK = 32;    // elements per block of the 32-element types (Q4_0 ... Q8_0)
-constexpr int kQK_K = 256; // elements per super-block of the k-quants
+constexpr int kQK = 32;     // elements per block of the 32-element types (Q4_0 ... Q8_0)
+constexpr int kQK_K = 256;  // elements per super-block of the k-quants
 
 // x = d * (q - 8); element j in the low nibble of qs[j], element j+16 in its high nibble.
 struct BlockQ4_0 {

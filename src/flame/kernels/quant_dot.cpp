@@ -103,8 +103,7 @@ float dot_q2_k_scalar(int64_t n, const void* w, const void* a) {
     for (int j = 0; j < 16; ++j) {
       const int h = j / 8, run = (j % 8) / 2, half = j % 2;
       int32_t sub = 0;
-      for (int l = 0; l < 16; ++l)
-        sub += ((x[b].qs[32 * h + 16 * half + l] >> (2 * run)) & 3) * y[b].qs[16 * j + l];
+      for (int l = 0; l < 16; ++l) sub += ((x[b].qs[32 * h + 16 * half + l] >> (2 * run)) & 3) * y[b].qs[16 * j + l];
       isum += (x[b].scales[j] & 0xF) * sub;
       msum += (x[b].scales[j] >> 4) * y[b].bsums[j];
     }

@@ -23,8 +23,8 @@ void fit_sub_blocks(const float* x, int sub, int nmax, uint8_t* levels, float* s
 }
 
 // Scales/mins quantized to `bits` levels of a common super-block step; returns the steps.
-void quantize_sub_scales(const float* scales, const float* mins, int count, int top, uint8_t* qs, uint8_t* qm,
-                         float& d, float& dmin) {
+void quantize_sub_scales(const float* scales, const float* mins, int count, int top, uint8_t* qs, uint8_t* qm, float& d,
+                         float& dmin) {
   const float max_scale = *std::max_element(scales, scales + count);
   const float max_min = *std::max_element(mins, mins + count);
   const float inv_s = max_scale > 0 ? top / max_scale : 0.0f;

@@ -106,7 +106,8 @@ void pack_q5(const uint8_t* q, uint8_t* qs, uint8_t* qh_bytes) {
 }
 // The 32 five-bit levels of a Q5 block.
 void unpack_q5(const uint8_t* qs, const uint8_t* qh_bytes, uint8_t* q) {
-  const uint32_t qh = qh_bytes[0] | (qh_bytes[1] << 8) | (qh_bytes[2] << 16) | (static_cast<uint32_t>(qh_bytes[3]) << 24);
+  const uint32_t qh =
+      qh_bytes[0] | (qh_bytes[1] << 8) | (qh_bytes[2] << 16) | (static_cast<uint32_t>(qh_bytes[3]) << 24);
   for (int j = 0; j < kQK / 2; ++j) {
     q[j] = static_cast<uint8_t>((qs[j] & 0xF) | (((qh >> j) & 1) << 4));
     q[j + kQK / 2] = static_cast<uint8_t>((qs[j] >> 4) | (((qh >> (j + kQK / 2)) & 1) << 4));

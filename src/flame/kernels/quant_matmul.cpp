@@ -32,8 +32,8 @@ std::vector<uint8_t>& activation_scratch() {
   return buffer;
 }
 
-constexpr int64_t kRowGrain = 4;       // weight rows per split unit
-constexpr int64_t kGemmMinRows = 8;    // from here on the dequantize + sgemm path wins
+constexpr int64_t kRowGrain = 4;             // weight rows per split unit
+constexpr int64_t kGemmMinRows = 8;          // from here on the dequantize + sgemm path wins
 constexpr int64_t kTileFloats = 256 * 1024;  // 1 MB of dequantized weights per sgemm tile
 
 void single_threaded_blas() {
@@ -60,8 +60,10 @@ void gemm_rows(const quant::Kernels& kern, const uint8_t* w, size_t w_row_bytes,
 void matmul_quant(const Tensor& weight, const float* x, float* y, int64_t m, ThreadPool& pool) {
   const quant::Kernels& kern = quant::kernels(weight.dtype());
   if (!kern.dot_scalar)
-    throw UnsupportedError(fmt::format("matmul: {} is an activation type, not a weight type", dtype_name(weight.dtype())));
-  if (weight.ndim() != 2) throw ArgumentError("matmul", fmt::format("weight must be 2-D, got {}", shape_str(weight.shape())));
+    throw UnsupportedError(
+        fmt::format("matmul: {} is an activation type, not a weight type", dtype_name(weight.dtype())));
+  if (weight.ndim() != 2)
+    throw ArgumentError("matmul", fmt::format("weight must be 2-D, got {}", shape_str(weight.shape())));
   const int64_t n = weight.dim(0), k = weight.dim(1);
   const int64_t act_block = dtype_info(kern.act_type).block_size;
   if (k % act_block != 0 || k % dtype_info(weight.dtype()).block_size != 0)

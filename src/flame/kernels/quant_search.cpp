@@ -35,7 +35,8 @@ float fit_symmetric(int n, int nmax, const float* x, const float* w, int8_t* lev
       best_inv = inv;
     }
   }
-  for (int i = 0; i < n; ++i) levels[i] = static_cast<int8_t>(std::clamp(nearest_int(best_inv * x[i]), -nmax, nmax - 1));
+  for (int i = 0; i < n; ++i)
+    levels[i] = static_cast<int8_t>(std::clamp(nearest_int(best_inv * x[i]), -nmax, nmax - 1));
   return best_scale;
 }
 

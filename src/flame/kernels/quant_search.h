@@ -14,6 +14,8 @@ float fit_symmetric(int n, int nmax, const float* x, const float* weights, int8_
 // Levels L[i] in [0, nmax]; *min_out >= 0 is subtracted; returns the scale (>= 0).
 float fit_with_min(int n, int nmax, const float* x, const float* weights, unsigned char* levels, float* min_out);
 
-inline int nearest_int(float v) { return static_cast<int>(v >= 0 ? v + 0.5f : v - 0.5f); }
+inline int nearest_int(float v) {
+  return static_cast<int>(v >= 0 ? v + 0.5f : v - 0.5f);
+}
 
 }  // namespace flame::quant
