@@ -28,7 +28,9 @@ std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
   for (auto& x : v) x = d(rng);
   return v;
 }
-Vec to_double(const std::vector<float>& v) { return Vec(v.begin(), v.end()); }
+Vec to_double(const std::vector<float>& v) {
+  return Vec(v.begin(), v.end());
+}
 
 double dot(const Vec& a, const std::vector<float>& r) {
   double s = 0;
@@ -113,8 +115,7 @@ TEST(TrainKernels, EmbeddingBackwardMatchesFiniteDifferences) {
   embedding_forward(table.data(), tokens.data(), x.data(), N, C, test_pool());
   EXPECT_LT(rel_error(x, ref(to_double(table))), kForwardTol);
   embedding_backward(r.data(), tokens.data(), dt.data(), N, C, test_pool());
-  EXPECT_LT(rel_error(dt, finite_difference([&](const Vec& t) { return dot(ref(t), r); }, to_double(table))),
-            kGradTol);
+  EXPECT_LT(rel_error(dt, finite_difference([&](const Vec& t) { return dot(ref(t), r); }, to_double(table))), kGradTol);
 }
 
 TEST(TrainKernels, RmsnormBackwardMatchesFiniteDifferences) {
@@ -218,10 +219,16 @@ void check_attention(int64_t B, int64_t T, int64_t H, int64_t KVH, int64_t hd, u
   EXPECT_LT(rel_error(dv, finite_difference([&](const Vec& x) { return L(qd, kd, x); }, vd)), kGradTol);
 }
 
-TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesGqa) { check_attention(2, 9, 4, 2, 4, 20); }
-TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesMha) { check_attention(1, 7, 3, 3, 6, 30); }
+TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesGqa) {
+  check_attention(2, 9, 4, 2, 4, 20);
+}
+TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesMha) {
+  check_attention(1, 7, 3, 3, 6, 30);
+}
 // More than one 64-row block of queries, so the blocked causal products are exercised.
-TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesLongSequence) { check_attention(1, 70, 2, 1, 2, 40); }
+TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesLongSequence) {
+  check_attention(1, 70, 2, 1, 2, 40);
+}
 
 TEST(TrainKernels, SwigluBackwardMatchesFiniteDifferences) {
   const int64_t n = 301;
@@ -264,8 +271,8 @@ TEST(TrainKernels, CrossEntropyBackwardMatchesFiniteDifferences) {
   for (float l : losses) sum += l;
   EXPECT_NEAR(sum, cross_entropy_reference(to_double(logits), targets, N, V), 1e-5 * std::abs(sum));
   cross_entropy_backward(logits.data(), lse.data(), targets.data(), dlogits.data(), scale, N, V, test_pool());
-  const Vec fd = finite_difference(
-      [&](const Vec& l) { return scale * cross_entropy_reference(l, targets, N, V); }, to_double(logits));
+  const Vec fd = finite_difference([&](const Vec& l) { return scale * cross_entropy_reference(l, targets, N, V); },
+                                   to_double(logits));
   EXPECT_LT(rel_error(dlogits, fd), kGradTol);
 }
 
@@ -286,10 +293,10 @@ TEST(TrainKernels, FusedClassifierMatchesFiniteDifferencesAcrossChunks) {
     return cross_entropy_reference(logits, targets, N, V);
   };
   std::vector<float> chunk(chunk_rows * V), dx(N * C), dw(V * C, 0.0f);
-  const double loss_only = classifier_forward(x.data(), w.data(), targets.data(), N, C, V, chunk.data(), chunk_rows,
-                                              test_pool());
-  const double loss = classifier_forward_backward(x.data(), w.data(), targets.data(), N, C, V, chunk.data(),
-                                                  chunk_rows, dx.data(), dw.data(), scale, test_pool());
+  const double loss_only =
+      classifier_forward(x.data(), w.data(), targets.data(), N, C, V, chunk.data(), chunk_rows, test_pool());
+  const double loss = classifier_forward_backward(x.data(), w.data(), targets.data(), N, C, V, chunk.data(), chunk_rows,
+                                                  dx.data(), dw.data(), scale, test_pool());
   const double expected = ref(to_double(x), to_double(w));
   EXPECT_NEAR(loss, expected, 1e-5 * expected);
   EXPECT_EQ(loss, loss_only);
