@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "flame/core/cpu.h"
 #include "flame/kernels/attention_train.h"
 #include "flame/kernels/cross_entropy_train.h"
 #include "flame/kernels/embedding_train.h"
@@ -15,6 +16,7 @@
 #include "flame/kernels/rmsnorm_train.h"
 #include "flame/kernels/rope_train.h"
 #include "flame/kernels/swiglu_train.h"
+#include "flame/kernels/train_math.h"
 
 namespace flame {
 namespace {
@@ -304,6 +306,52 @@ TEST(TrainKernels, FusedClassifierMatchesFiniteDifferencesAcrossChunks) {
             kGradTol);
   EXPECT_LT(rel_error(dw, finite_difference([&](const Vec& v) { return scale * ref(to_double(x), v); }, to_double(w))),
             kGradTol);
+}
+
+}  // namespace
+}  // namespace flame
+
+namespace flame {
+namespace {
+
+// The AVX2 helpers against their scalar twins, on lengths that leave a scalar tail.
+TEST(TrainMathAvx2, MatchesScalar) {
+  if (!cpu().has_avx2_fma()) GTEST_SKIP() << "no AVX2/FMA";
+  for (int64_t n : {1, 7, 8, 29, 256, 4099}) {
+    auto x = random_floats(n, uint32_t(100 + n), 4.0f), u = random_floats(n, uint32_t(200 + n)),
+         d = random_floats(n, uint32_t(300 + n));
+    x[0] = -95.0f;  // underflows to 0
+    EXPECT_EQ(avx2::max_of(x.data(), n), scalar::max_of(x.data(), n));
+    std::vector<float> ya(n), ys(n), ga(n), gs(n), ua(n), us(n);
+    const float sa = avx2::exp_shifted_sum(x.data(), ya.data(), n, 1.5f);
+    const float ss = scalar::exp_shifted_sum(x.data(), ys.data(), n, 1.5f);
+    double exact = 0;  // fp32 sums in different orders differ by ~n*eps; compare both to double
+    for (int64_t i = 0; i < n; ++i) exact += std::exp(double(x[i]) - 1.5);
+    EXPECT_NEAR(sa, exact, 1e-5 * exact);
+    EXPECT_NEAR(ss, exact, 1e-5 * exact);
+    EXPECT_LT(rel_error(ya, to_double(ys)), 2e-6);
+    avx2::exp_shifted_scaled(x.data(), ya.data(), n, 0.5f, 0.25f);
+    scalar::exp_shifted_scaled(x.data(), ys.data(), n, 0.5f, 0.25f);
+    EXPECT_LT(rel_error(ya, to_double(ys)), 2e-6);
+    ya = x, ys = x;
+    avx2::scale_in_place(ya.data(), n, 0.3f);
+    scalar::scale_in_place(ys.data(), n, 0.3f);
+    EXPECT_EQ(ya, ys);
+    avx2::swiglu_rows(x.data(), u.data(), ya.data(), n);
+    scalar::swiglu_rows(x.data(), u.data(), ys.data(), n);
+    EXPECT_LT(rel_error(ya, to_double(ys)), 2e-6);
+    avx2::swiglu_grad_rows(d.data(), x.data(), u.data(), ga.data(), ua.data(), n);
+    scalar::swiglu_grad_rows(d.data(), x.data(), u.data(), gs.data(), us.data(), n);
+    EXPECT_LT(rel_error(ga, to_double(gs)), 2e-6);
+    EXPECT_LT(rel_error(ua, to_double(us)), 2e-6);
+  }
+}
+
+// The finite-difference checks above ran the AVX2 path (when present); rerun two of them scalar.
+TEST(TrainMathAvx2, ScalarPathPassesFiniteDifferences) {
+  set_force_scalar(true);
+  check_attention(2, 9, 4, 2, 4, 50);
+  set_force_scalar(false);
 }
 
 }  // namespace
