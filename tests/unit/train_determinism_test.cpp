@@ -131,7 +131,8 @@ TEST(AdamWTest, ClipsGlobalNormAndDecaysOnlyMatrices) {
   grads.output_norm.data<float>()[1] = 40.0f;
   AdamW opt(c, AdamWOptions{.beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f, .weight_decay = 0.5f, .grad_clip = 1.0f});
   EXPECT_FLOAT_EQ(opt.step(params, grads, 0.1f), 50.0f);
-  EXPECT_NEAR(grads.output_norm.data<float>()[0], 0.6f, 1e-6);  // clipped to norm 1
+  EXPECT_EQ(grads.output_norm.data<float>()[0], 30.0f);                  // gradients are not rewritten
+  EXPECT_NEAR(opt.m().output_norm.data<float>()[0], 0.1f * 0.6f, 1e-7);  // m = (1 - b1) * clipped g
   // First step: m_hat/sqrt(v_hat) = sign(g) => p = 2 - 0.1 for a gradient entry of a norm,
   // p = 2 * (1 - 0.1 * 0.5) for a matrix with zero gradient, untouched for a norm with zero grad.
   EXPECT_NEAR(params.output_norm.data<float>()[0], 1.9f, 1e-6);
