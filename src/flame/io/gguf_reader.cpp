@@ -291,7 +291,9 @@ class ReaderParser {
                 fmt::format("row length {} is not a multiple of the {} block size {}", ne[0], dinfo.name,
                             dinfo.block_size));
       const auto bytes = checked_bytes(info.dtype, numel);
-      if (!bytes) c_.fail(type_field, type_at, fmt::format("byte size of {} {} elements overflows", numel, dinfo.name));
+      if (!bytes)
+        c_.fail(FieldPath{&entry, ".ne"}, dims_at + 4,
+                fmt::format("byte size of {} {} elements overflows 64 bits", numel, dinfo.name));
       info.nbytes = *bytes;
       for (uint32_t d = n_dims; d-- > 0;) info.shape.push_back(static_cast<int64_t>(ne[d]));
 
