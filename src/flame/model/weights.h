@@ -55,6 +55,9 @@ struct LlamaWeights {
   // Every defined parameter with its GGUF name, in a fixed order (embeddings, layers, norm, output).
   void for_each(const std::function<void(const std::string& name, Tensor& tensor)>& fn);
   void for_each(const std::function<void(const std::string& name, const Tensor& tensor)>& fn) const;
+  // Per-pair rope frequency divisors: rope_freqs when present, else computed from
+  // config.rope_scaling (Llama 3), else empty (no scaling).
+  std::vector<float> rope_freq_factors() const;
   // The tensor used for the output projection (output, or token_embd when tied).
   const Tensor& output_matrix() const { return config.tied_embeddings ? token_embd : output; }
 };
