@@ -65,8 +65,8 @@ Checkpoint load_checkpoint(const std::string& dir_or_file) {
     throw FormatError(path, "flame.checkpoint.version", 0, "not a flame training checkpoint");
   if (r.at("flame.checkpoint.version").as_int() != kCheckpointVersion)
     throw FormatError(path, "flame.checkpoint.version", 0,
-                      fmt::format("version {} is not supported (expected {})", r.at("flame.checkpoint.version").as_int(),
-                                  kCheckpointVersion));
+                      fmt::format("version {} is not supported (expected {})",
+                                  r.at("flame.checkpoint.version").as_int(), kCheckpointVersion));
   c.state.step = r.at("flame.train.step").as_int();
   c.state.data_position = r.at("flame.train.data_position").as_uint();
   c.state.tokens_seen = r.at("flame.train.tokens_seen").as_uint();

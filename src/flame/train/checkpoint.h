@@ -19,14 +19,14 @@
 namespace flame {
 
 struct TrainState {
-  int64_t step = 0;               // completed optimizer updates
-  uint64_t data_position = 0;     // DataLoader::position()
+  int64_t step = 0;            // completed optimizer updates
+  uint64_t data_position = 0;  // DataLoader::position()
   uint64_t tokens_seen = 0;
-  int64_t bad_steps = 0;          // consecutive skipped (non-finite) steps
-  double elapsed_seconds = 0;     // training time before this invocation
-  std::string config_hash;        // TrainConfig::trajectory_hash()
-  std::string config_toml;        // TrainConfig::to_toml()
-  std::string tokenizer_hash;     // Manifest::tokenizer_hash
+  int64_t bad_steps = 0;       // consecutive skipped (non-finite) steps
+  double elapsed_seconds = 0;  // training time before this invocation
+  std::string config_hash;     // TrainConfig::trajectory_hash()
+  std::string config_toml;     // TrainConfig::to_toml()
+  std::string tokenizer_hash;  // Manifest::tokenizer_hash
 };
 
 struct Checkpoint {

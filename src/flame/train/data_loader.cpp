@@ -28,9 +28,10 @@ DataLoader::DataLoader(const Manifest& manifest, Split split, int64_t seq, int64
     tokens_ += s.tokens;
   }
   if (total_starts_ == 0)
-    throw ArgumentError("data", fmt::format("the {} split of {} has {} tokens in its largest shard; a window needs seq+1 = "
-                                            "{}: use a larger corpus or a smaller train.seq",
-                                            name, manifest.dir, tokens_, seq + 1));
+    throw ArgumentError("data",
+                        fmt::format("the {} split of {} has {} tokens and no shard holds a window; a window needs "
+                                    "seq+1 = {} tokens: use a larger corpus or a smaller train.seq",
+                                    name, manifest.dir, tokens_, seq + 1));
 }
 
 void DataLoader::copy_window(uint64_t start, uint32_t* inputs, uint32_t* targets) const {

@@ -19,7 +19,7 @@
 namespace flame {
 
 class DataLoader {
-public:
+ public:
   enum class Split { Train, Val };
   // Throws ArgumentError when the split has no window of seq+1 tokens.
   DataLoader(const Manifest& manifest, Split split, int64_t seq, int64_t batch, uint64_t seed);
@@ -33,7 +33,7 @@ public:
   void seek(uint64_t position) { position_ = position; }
   int64_t tokens() const { return tokens_; }
 
-private:
+ private:
   void copy_window(uint64_t start, uint32_t* inputs, uint32_t* targets) const;
   int64_t seq_, batch_;
   uint64_t seed_, position_ = 0;

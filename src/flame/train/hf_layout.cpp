@@ -16,10 +16,10 @@ struct NamePair {
 };
 // Per-layer suffixes; "blk.N." <-> "model.layers.N.".
 constexpr NamePair kLayerNames[] = {
-    {"attn_norm.weight", "input_layernorm.weight"},     {"attn_q.weight", "self_attn.q_proj.weight"},
-    {"attn_k.weight", "self_attn.k_proj.weight"},       {"attn_v.weight", "self_attn.v_proj.weight"},
-    {"attn_output.weight", "self_attn.o_proj.weight"},  {"ffn_norm.weight", "post_attention_layernorm.weight"},
-    {"ffn_gate.weight", "mlp.gate_proj.weight"},        {"ffn_up.weight", "mlp.up_proj.weight"},
+    {"attn_norm.weight", "input_layernorm.weight"},    {"attn_q.weight", "self_attn.q_proj.weight"},
+    {"attn_k.weight", "self_attn.k_proj.weight"},      {"attn_v.weight", "self_attn.v_proj.weight"},
+    {"attn_output.weight", "self_attn.o_proj.weight"}, {"ffn_norm.weight", "post_attention_layernorm.weight"},
+    {"ffn_gate.weight", "mlp.gate_proj.weight"},       {"ffn_up.weight", "mlp.up_proj.weight"},
     {"ffn_down.weight", "mlp.down_proj.weight"},
 };
 constexpr NamePair kGlobalNames[] = {
@@ -78,8 +78,12 @@ int64_t permuted_heads(const std::string& gguf_name, const LlamaConfig& config) 
   return 0;
 }
 
-Tensor to_hf_rows(const Tensor& gguf_order, int64_t heads) { return permute_rows(gguf_order, heads, true); }
-Tensor from_hf_rows(const Tensor& hf_order, int64_t heads) { return permute_rows(hf_order, heads, false); }
+Tensor to_hf_rows(const Tensor& gguf_order, int64_t heads) {
+  return permute_rows(gguf_order, heads, true);
+}
+Tensor from_hf_rows(const Tensor& hf_order, int64_t heads) {
+  return permute_rows(hf_order, heads, false);
+}
 
 void for_each_hf_tensor(const LlamaWeights& weights, const std::function<void(const std::string&, const Tensor&)>& fn) {
   weights.for_each([&](const std::string& name, const Tensor& t) {

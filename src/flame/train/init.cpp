@@ -29,7 +29,8 @@ void init_random(LlamaWeights& weights, uint64_t seed, double std) {
     const double s = residual ? residual_std : std;
     const uint64_t key = fnv1a64(name.data(), name.size(), mix64(seed));
     ThreadPool::global().parallel_for(n, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) data[i] = static_cast<float>(s * hashed_normal(key, static_cast<uint64_t>(i)));
+      for (int64_t i = begin; i < end; ++i)
+        data[i] = static_cast<float>(s * hashed_normal(key, static_cast<uint64_t>(i)));
     });
   });
 }

@@ -21,7 +21,11 @@ void install_interrupt_handler() {
   sigaction(SIGINT, &action, nullptr);
 }
 
-bool interrupt_requested() { return g_interrupted != 0; }
-void set_interrupt_requested(bool requested) { g_interrupted = requested ? 1 : 0; }
+bool interrupt_requested() {
+  return g_interrupted != 0;
+}
+void set_interrupt_requested(bool requested) {
+  g_interrupted = requested ? 1 : 0;
+}
 
 }  // namespace flame

@@ -16,7 +16,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 void write_text_atomically(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
@@ -71,8 +73,9 @@ Manifest Manifest::load(const std::string& dir) {
         const auto bytes = fs::file_size(file, ec);
         if (ec) throw IoError(file.string(), "shard listed in manifest.json is missing: " + ec.message());
         if (bytes != static_cast<uintmax_t>(f.tokens) * 4)
-          throw FormatError(file.string(), "size", 0,
-                            fmt::format("{} bytes, manifest.json says {} tokens ({} bytes)", bytes, f.tokens, f.tokens * 4));
+          throw FormatError(
+              file.string(), "size", 0,
+              fmt::format("{} bytes, manifest.json says {} tokens ({} bytes)", bytes, f.tokens, f.tokens * 4));
         total += f.tokens;
         list.push_back(std::move(f));
       }
@@ -106,9 +109,10 @@ void Manifest::save() const {
 
 void Manifest::check_tokenizer(const std::string& hash, const std::string& path) const {
   if (hash != tokenizer_hash)
-    throw ArgumentError("data", fmt::format("the shards in {} were made with another tokenizer (manifest tokenizer_hash {} "
-                                            "from '{}'), but the tokenizer '{}' has hash {}; rerun `flame data` with it",
-                                            dir, tokenizer_hash, tokenizer_path, path, hash));
+    throw ArgumentError("data",
+                        fmt::format("the shards in {} were made with another tokenizer (manifest tokenizer_hash {} "
+                                    "from '{}'), but the tokenizer '{}' has hash {}; rerun `flame data` with it",
+                                    dir, tokenizer_hash, tokenizer_path, path, hash));
 }
 
 struct ShardWriter::Out {
@@ -146,7 +150,8 @@ void ShardWriter::add(const uint32_t* ids, int64_t n) {
     const int64_t take = std::min<int64_t>(n - i, options_.block_tokens - static_cast<int64_t>(block_.size()));
     for (int64_t k = 0; k < take; ++k) {
       if (ids[i + k] >= static_cast<uint64_t>(options_.vocab_size))
-        throw ArgumentError("data", fmt::format("token id {} is outside the vocabulary ({})", ids[i + k], options_.vocab_size));
+        throw ArgumentError("data",
+                            fmt::format("token id {} is outside the vocabulary ({})", ids[i + k], options_.vocab_size));
     }
     block_.insert(block_.end(), ids + i, ids + i + take);
     i += take;

@@ -44,7 +44,7 @@ struct ShardWriterOptions {
 };
 
 class ShardWriter {
-public:
+ public:
   ShardWriter(std::string dir, ShardWriterOptions options);
   ~ShardWriter();
   ShardWriter(const ShardWriter&) = delete;
@@ -55,7 +55,7 @@ public:
   // stream is too small to hold out any validation tokens.
   Manifest finish();
 
-private:
+ private:
   void route_block();
   void write_tokens(bool val, const uint32_t* ids, int64_t n);
   std::string dir_;

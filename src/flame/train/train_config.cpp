@@ -15,8 +15,8 @@
 namespace flame {
 namespace {
 
-using FieldPtr = std::variant<int64_t TrainConfig::*, double TrainConfig::*, bool TrainConfig::*,
-                              std::string TrainConfig::*>;
+using FieldPtr =
+    std::variant<int64_t TrainConfig::*, double TrainConfig::*, bool TrainConfig::*, std::string TrainConfig::*>;
 
 struct Field {
   const char* section;
@@ -82,7 +82,7 @@ void set_from_node(TrainConfig& c, const Field& f, const toml::node& node, const
   const std::string where = f.name();
   std::visit(
       [&](auto ptr) {
-        using T = std::remove_reference_t<decltype(c.*ptr)>;
+        using T = std::remove_cvref_t<decltype(c.*ptr)>;
         if constexpr (std::is_same_v<T, int64_t>) {
           auto v = node.value_exact<int64_t>();
           if (!v) fail(origin, fmt::format("{} must be an integer", where));
@@ -108,7 +108,8 @@ void apply_table(TrainConfig& c, const toml::table& root, const std::string& ori
   for (const auto& [section_key, section_node] : root) {
     const std::string section(section_key.str());
     const auto* table = section_node.as_table();
-    if (!table) fail(origin, fmt::format("'{}' must be a [section] (model, data, train, optim, eval, checkpoint, run)", section));
+    if (!table)
+      fail(origin, fmt::format("'{}' must be a [section] (model, data, train, optim, eval, checkpoint, run)", section));
     for (const auto& [key, node] : *table) {
       const Field* f = find_field(section, std::string(key.str()));
       if (!f) fail(origin, fmt::format("unknown key {}.{}", section, key.str()));
@@ -120,11 +121,18 @@ void apply_table(TrainConfig& c, const toml::table& root, const std::string& ori
 std::string field_value_toml(const TrainConfig& c, const Field& f) {
   return std::visit(
       [&](auto ptr) -> std::string {
-        using T = std::remove_reference_t<decltype(c.*ptr)>;
+        using T = std::remove_cvref_t<decltype(c.*ptr)>;
         if constexpr (std::is_same_v<T, std::string>) {
-          std::ostringstream s;
-          s << toml::value<std::string>(c.*ptr);
-          return s.str();
+          std::string quoted = "\"";
+          for (char ch : c.*ptr) {
+            if (ch == '"' || ch == '\\') quoted += '\\';
+            if (static_cast<unsigned char>(ch) < 0x20) {
+              quoted += fmt::format("\\u{:04x}", static_cast<int>(ch));
+              continue;
+            }
+            quoted += ch;
+          }
+          return quoted + "\"";
         } else if constexpr (std::is_same_v<T, bool>) {
           return c.*ptr ? "true" : "false";
         } else if constexpr (std::is_same_v<T, double>) {
@@ -164,8 +172,7 @@ TrainConfig TrainConfig::from_toml_file(const std::string& path) {
 
 void TrainConfig::apply_override(const std::string& assignment) {
   const auto eq = assignment.find('=');
-  if (eq == std::string::npos || eq == 0)
-    fail("--set", fmt::format("'{}' is not key=value", assignment));
+  if (eq == std::string::npos || eq == 0) fail("--set", fmt::format("'{}' is not key=value", assignment));
   const std::string key = assignment.substr(0, eq), value = assignment.substr(eq + 1);
   const Field* field = nullptr;
   if (const auto dot = key.find('.'); dot != std::string::npos) {
@@ -173,7 +180,8 @@ void TrainConfig::apply_override(const std::string& assignment) {
   } else {
     for (const auto& f : fields()) {
       if (key != f.key) continue;
-      if (field) fail("--set", fmt::format("'{}' is ambiguous ({} or {}); write section.key", key, field->name(), f.name()));
+      if (field)
+        fail("--set", fmt::format("'{}' is ambiguous ({} or {}); write section.key", key, field->name(), f.name()));
       field = &f;
     }
   }
@@ -220,11 +228,14 @@ void TrainConfig::validate() const {
   if (max_minutes < 0) bad(fmt::format("train.max_minutes must be >= 0, got {}", max_minutes));
   positive("train.max_bad_steps", max_bad_steps);
   positive("optim.lr", lr);
-  if (min_lr_ratio < 0 || min_lr_ratio > 1) bad(fmt::format("optim.min_lr_ratio must be in [0, 1], got {}", min_lr_ratio));
-  if (warmup < 0 || warmup > steps) bad(fmt::format("optim.warmup ({}) must be in [0, train.steps = {}]", warmup, steps));
+  if (min_lr_ratio < 0 || min_lr_ratio > 1)
+    bad(fmt::format("optim.min_lr_ratio must be in [0, 1], got {}", min_lr_ratio));
+  if (warmup < 0 || warmup > steps)
+    bad(fmt::format("optim.warmup ({}) must be in [0, train.steps = {}]", warmup, steps));
   if (schedule != "cosine" && schedule != "wsd")
     bad(fmt::format("optim.schedule must be \"cosine\" or \"wsd\", got \"{}\"", schedule));
-  if (!(decay_fraction > 0 && decay_fraction <= 1)) bad(fmt::format("optim.decay_fraction must be in (0, 1], got {}", decay_fraction));
+  if (!(decay_fraction > 0 && decay_fraction <= 1))
+    bad(fmt::format("optim.decay_fraction must be in (0, 1], got {}", decay_fraction));
   if (weight_decay < 0) bad(fmt::format("optim.weight_decay must be >= 0, got {}", weight_decay));
   if (!(beta1 >= 0 && beta1 < 1)) bad(fmt::format("optim.beta1 must be in [0, 1), got {}", beta1));
   if (!(beta2 >= 0 && beta2 < 1)) bad(fmt::format("optim.beta2 must be in [0, 1), got {}", beta2));
@@ -232,7 +243,8 @@ void TrainConfig::validate() const {
   if (clip < 0) bad(fmt::format("optim.clip must be >= 0 (0 disables clipping), got {}", clip));
   if (eval_interval < 0) bad(fmt::format("eval.interval must be >= 0 (0 disables), got {}", eval_interval));
   positive("eval.batches", eval_batches);
-  if (checkpoint_interval < 0) bad(fmt::format("checkpoint.interval must be >= 0 (0: only at the end), got {}", checkpoint_interval));
+  if (checkpoint_interval < 0)
+    bad(fmt::format("checkpoint.interval must be >= 0 (0: only at the end), got {}", checkpoint_interval));
   if (out_dir.empty()) bad("run.out_dir is empty");
 }
 

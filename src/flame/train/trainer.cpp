@@ -1,12 +1,12 @@
 #include "flame/train/trainer.h"
 
+#include <unistd.h>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 #include <vector>
 
 #include <fmt/format.h>
@@ -19,8 +19,8 @@
 #include "flame/train/adamw.h"
 #include "flame/train/checkpoint.h"
 #include "flame/train/data_loader.h"
-#include "flame/train/hf_safetensors.h"
 #include "flame/train/hash.h"
+#include "flame/train/hf_safetensors.h"
 #include "flame/train/init.h"
 #include "flame/train/interrupt.h"
 #include "flame/train/lr_schedule.h"
@@ -92,7 +92,8 @@ void write_loss_curve(const std::string& log_path, const std::string& svg_path, 
   while (std::getline(in, line)) {
     try {
       const auto j = nlohmann::json::parse(line);
-      if (j.contains("loss") && j["loss"].is_number()) train.points.emplace_back(j["step"].get<double>(), j["loss"].get<double>());
+      if (j.contains("loss") && j["loss"].is_number())
+        train.points.emplace_back(j["step"].get<double>(), j["loss"].get<double>());
       if (j.contains("val_loss")) val.points.emplace_back(j["step"].get<double>(), j["val_loss"].get<double>());
     } catch (const nlohmann::json::exception&) {
     }
@@ -137,15 +138,18 @@ TrainResult run_training(const TrainOptions& options) {
   if (resuming) {
     Checkpoint ck = load_checkpoint(options.resume_dir);
     if (ck.state.config_hash != cfg.trajectory_hash())
-      throw ArgumentError("train", fmt::format("the checkpoint {} was made with another config; these settings differ:{}",
-                                               ck.path, config_differences(ck.config, cfg)));
+      throw ArgumentError(
+          "train", fmt::format("the checkpoint {} was made with another config; these settings differ:{}", ck.path,
+                               config_differences(ck.config, cfg)));
     if (ck.state.tokenizer_hash != manifest.tokenizer_hash)
-      throw ArgumentError("train", fmt::format("the checkpoint {} was trained on shards of another tokenizer ({}) than {} ({})",
-                                               ck.path, ck.state.tokenizer_hash, cfg.data_dir, manifest.tokenizer_hash));
+      throw ArgumentError("train",
+                          fmt::format("the checkpoint {} was trained on shards of another tokenizer ({}) than {} ({})",
+                                      ck.path, ck.state.tokenizer_hash, cfg.data_dir, manifest.tokenizer_hash));
     if (ck.state.step >= cfg.last_step())
-      throw ArgumentError("train", fmt::format("the checkpoint {} is already at step {} (this run ends at step {}); raise "
-                                               "train.steps or train.max_steps",
-                                               ck.path, ck.state.step, cfg.last_step()));
+      throw ArgumentError("train",
+                          fmt::format("the checkpoint {} is already at step {} (this run ends at step {}); raise "
+                                      "train.steps or train.max_steps",
+                                      ck.path, ck.state.step, cfg.last_step()));
     ck.copy_optimizer_state(optimizer);
     params = std::move(ck.params);
     state = ck.state;
@@ -233,9 +237,10 @@ TrainResult run_training(const TrainOptions& options) {
                       state.bad_steps, cfg.max_bad_steps));
       log.write({{"step", step}, {"skipped", true}, {"loss", std::isfinite(loss) ? nlohmann::json(loss) : nullptr}});
       if (state.bad_steps >= cfg.max_bad_steps)
-        throw Error(fmt::format("stopping: {} consecutive steps had a non-finite loss or gradient; the last good "
-                                "checkpoint ({}) is unchanged. Try a lower optim.lr or optim.clip.",
-                                state.bad_steps, checkpoint_path(cfg.out_dir)));
+        throw Error(
+            fmt::format("stopping: {} consecutive steps had a non-finite loss or gradient; the last good "
+                        "checkpoint ({}) is unchanged. Try a lower optim.lr or optim.clip.",
+                        state.bad_steps, checkpoint_path(cfg.out_dir)));
       state.step = step;  // the step is consumed (its data too), so the schedule moves on
       progress.update(state.step);
       continue;
@@ -267,8 +272,10 @@ TrainResult run_training(const TrainOptions& options) {
       const double val = evaluate();
       result.last_val_loss = val;
       log.write({{"step", step}, {"val_loss", val}});
-      say(fmt::format("step {:>6}  train loss {:.4f}  val loss {:.4f}  (perplexity {:.1f})  lr {:.2e}  {} tok/s  MFU {:.1f}%",
-                      step, loss, val, std::exp(val), lr, si(window_tokens / window_seconds), 100 * window_tokens / window_seconds * flops_per_token / (options.peak_gflops * 1e9)));
+      say(fmt::format(
+          "step {:>6}  train loss {:.4f}  val loss {:.4f}  (perplexity {:.1f})  lr {:.2e}  {} tok/s  MFU {:.1f}%", step,
+          loss, val, std::exp(val), lr, si(window_tokens / window_seconds),
+          100 * window_tokens / window_seconds * flops_per_token / (options.peak_gflops * 1e9)));
       window_tokens = window_seconds = 0;
       val_text = fmt::format(" | val {:.3f}", val);
       if (options.on_eval) options.on_eval(step, val);

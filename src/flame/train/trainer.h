@@ -21,8 +21,8 @@ namespace flame {
 
 struct TrainOptions {
   TrainConfig config;
-  std::string resume_dir;   // a run folder (or checkpoint .gguf) to continue from
-  std::string dump_grads;   // after the first step's backward, write every gradient (HF names) here
+  std::string resume_dir;      // a run folder (or checkpoint .gguf) to continue from
+  std::string dump_grads;      // after the first step's backward, write every gradient (HF names) here
   double peak_gflops = 133.0;  // fp32 GEMM peak for MFU (measured OpenBLAS, 2 threads, this machine)
   // Called after each validation with (step, validation loss); e.g. to print generated samples.
   std::function<void(int64_t step, double val_loss)> on_eval;
