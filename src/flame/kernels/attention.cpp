@@ -36,7 +36,7 @@ void attention_causal(const float* q, const float* k_cache, const float* v_cache
   const int64_t q_stride = s.n_heads * hd, kv_stride = s.n_kv_heads * hd;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
 
-  pool.parallel_for(n_tokens * s.n_kv_heads, [&](int64_t begin, int64_t end) {
+  auto tasks = [&](int64_t begin, int64_t end) {
     thread_local std::vector<float> scores;
     for (int64_t task = begin; task < end; ++task) {
       const int64_t t = task / s.n_kv_heads, g = task % s.n_kv_heads;
@@ -66,7 +66,13 @@ void attention_causal(const float* q, const float* k_cache, const float* v_cache
         for (int64_t h = 0; h < group; ++h) axpy(scores[h * n_keys + j], value, out_group + h * hd, hd);
       }
     }
-  });
+  };
+  // Work ~ tokens * heads * keys * head_dim; small problems stay on the calling thread.
+  const int64_t work = n_tokens * s.n_heads * (pos0 + n_tokens) * hd;
+  if (work < (int64_t{1} << 15))
+    tasks(0, n_tokens * s.n_kv_heads);
+  else
+    pool.parallel_for(n_tokens * s.n_kv_heads, tasks);
 }
 
 }  // namespace flame

@@ -60,6 +60,18 @@ void rows_to_f32_scalar(DType type, const void* weights, size_t row_stride, floa
 
 namespace {
 
+// Products smaller than this many multiply-adds run on the calling thread: waking the pool costs
+// more than the work (and much more on a loaded machine).
+constexpr int64_t kMinParallelWork = int64_t{1} << 16;
+
+template <class Fn>
+void split_rows(ThreadPool& pool, int64_t n, int64_t work, Fn&& fn) {
+  if (work < kMinParallelWork)
+    fn(int64_t{0}, n);
+  else
+    pool.parallel_for(n, fn, 16);
+}
+
 // Below this many input rows the weights are streamed row by row (each row reused m times from L1).
 constexpr int64_t kGemmMinRows = 8;
 
@@ -114,21 +126,20 @@ void matmul(const Tensor& weight, const float* x, float* y, int64_t m, ThreadPoo
   const int64_t n = weight.dim(0), k = weight.dim(1);
   const size_t stride = weight.row_bytes();
   const void* w = weight.data();
+  const int64_t work = m * n * k;
   if (force_scalar()) {  // the oracle: plain loops for every m
-    pool.parallel_for(n, [&](int64_t b, int64_t e) { detail::gemv_rows_scalar(type, w, stride, x, y, m, k, n, b, e); });
+    split_rows(pool, n, work,
+               [&](int64_t b, int64_t e) { detail::gemv_rows_scalar(type, w, stride, x, y, m, k, n, b, e); });
     return;
   }
   if (m < kGemmMinRows) {
     const bool fast = use_avx2();
-    pool.parallel_for(
-        n,
-        [&](int64_t b, int64_t e) {
-          if (fast)
-            detail::gemv_rows_avx2(type, w, stride, x, y, m, k, n, b, e);
-          else
-            detail::gemv_rows_scalar(type, w, stride, x, y, m, k, n, b, e);
-        },
-        16);
+    split_rows(pool, n, work, [&](int64_t b, int64_t e) {
+      if (fast)
+        detail::gemv_rows_avx2(type, w, stride, x, y, m, k, n, b, e);
+      else
+        detail::gemv_rows_scalar(type, w, stride, x, y, m, k, n, b, e);
+    });
     return;
   }
   single_threaded_blas();

@@ -39,10 +39,14 @@ int64_t session_context(const LlamaConfig& c, int64_t requested) {
   return requested;
 }
 
-// rows x dim elementwise pieces, split over the pool by rows.
+// Row-wise elementwise steps (norms, rope, swiglu): split over the pool for prompts, inline for a
+// few rows where waking the pool would cost more than the work.
 template <class Fn>
 void for_rows(int64_t rows, Fn&& fn) {
-  ThreadPool::global().parallel_for(rows, [&](int64_t b, int64_t e) { fn(b, e); });
+  if (rows < 8)
+    fn(int64_t{0}, rows);
+  else
+    ThreadPool::global().parallel_for(rows, [&](int64_t b, int64_t e) { fn(b, e); });
 }
 
 void add_into(float* x, const float* y, int64_t n) {

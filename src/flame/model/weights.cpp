@@ -2,6 +2,8 @@
 // validation, allocation for training, and writing back.
 #include "flame/model/weights.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "flame/core/error.h"
@@ -83,6 +85,15 @@ LlamaWeights LlamaWeights::allocate(const LlamaConfig& config) {
   return w;
 }
 
+std::vector<std::pair<std::string, Shape>> LlamaWeights::parameter_shapes(const LlamaConfig& config) {
+  LlamaWeights w;
+  w.config = config;
+  w.layers.resize(static_cast<size_t>(std::max<int64_t>(config.n_layers, 0)));
+  std::vector<std::pair<std::string, Shape>> out;
+  visit(w, [&](const std::string& name, Tensor&, const Shape& shape) { out.emplace_back(name, shape); });
+  return out;
+}
+
 std::vector<float> LlamaWeights::rope_freq_factors() const {
   if (rope_freqs.defined() && rope_freqs.numel() > 0) {
     const float* f = rope_freqs.data<float>();
@@ -100,14 +111,29 @@ void LlamaWeights::to_gguf(gguf::Writer& writer) const {
   const DType main_type = token_embd.dtype();
   const uint32_t file_type = main_type == DType::F16 ? 1 : main_type == DType::BF16 ? 32 : 0;
   writer.set("general.file_type", gguf::Value::u32(file_type));
+  // Tensors in the order llama.cpp's convert_hf_to_gguf.py writes a Llama 3.2 file.
   const std::vector<float> factors = rope_freq_factors();
   if (!factors.empty()) {
-    Tensor t =
-        rope_freqs.defined() && rope_freqs.numel() > 0 ? rope_freqs : Tensor::empty(DType::F32, {config.rope_dim / 2});
-    if (!(rope_freqs.defined() && rope_freqs.numel() > 0)) std::copy(factors.begin(), factors.end(), t.data<float>());
+    Tensor t = Tensor::empty(DType::F32, {static_cast<int64_t>(factors.size())});
+    std::copy(factors.begin(), factors.end(), t.data<float>());
     writer.add_tensor("rope_freqs.weight", t);
   }
-  for_each([&](const std::string& name, const Tensor& t) { writer.add_tensor(name, t); });
+  writer.add_tensor("token_embd.weight", token_embd);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const LayerWeights& l = layers[i];
+    auto add = [&](const char* s, const Tensor& t) { writer.add_tensor(fmt::format("blk.{}.{}.weight", i, s), t); };
+    add("attn_norm", l.attn_norm);
+    add("ffn_down", l.w_down);
+    add("ffn_gate", l.w_gate);
+    add("ffn_up", l.w_up);
+    add("ffn_norm", l.ffn_norm);
+    add("attn_k", l.wk);
+    add("attn_output", l.wo);
+    add("attn_q", l.wq);
+    add("attn_v", l.wv);
+  }
+  writer.add_tensor("output_norm.weight", output_norm);
+  if (!config.tied_embeddings) writer.add_tensor("output.weight", output);
 }
 
 void LlamaWeights::for_each(const std::function<void(const std::string&, Tensor&)>& fn) {

@@ -49,6 +49,8 @@ struct LlamaWeights {
   static LlamaWeights from_gguf(const gguf::Reader& reader);
   // Owning, zero-filled F32 tensors for every parameter (rope_freqs excluded: it is not trained).
   static LlamaWeights allocate(const LlamaConfig& config);
+  // Every parameter's GGUF name and shape for a config, in for_each order (nothing allocated).
+  static std::vector<std::pair<std::string, Shape>> parameter_shapes(const LlamaConfig& config);
   // Adds config metadata and every tensor (GGUF names) to a writer.
   void to_gguf(gguf::Writer& writer) const;
 
