@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "flame/core/cpu.h"
 #include "flame/kernels/attention_train.h"
 #include "flame/kernels/cross_entropy_train.h"
 #include "flame/kernels/embedding_train.h"
@@ -15,6 +16,7 @@
 #include "flame/kernels/rmsnorm_train.h"
 #include "flame/kernels/rope_train.h"
 #include "flame/kernels/swiglu_train.h"
+#include "flame/kernels/train_math.h"
 
 namespace flame {
 namespace {
@@ -28,7 +30,9 @@ std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
   for (auto& x : v) x = d(rng);
   return v;
 }
-Vec to_double(const std::vector<float>& v) { return Vec(v.begin(), v.end()); }
+Vec to_double(const std::vector<float>& v) {
+  return Vec(v.begin(), v.end());
+}
 
 double dot(const Vec& a, const std::vector<float>& r) {
   double s = 0;
@@ -113,8 +117,7 @@ TEST(TrainKernels, EmbeddingBackwardMatchesFiniteDifferences) {
   embedding_forward(table.data(), tokens.data(), x.data(), N, C, test_pool());
   EXPECT_LT(rel_error(x, ref(to_double(table))), kForwardTol);
   embedding_backward(r.data(), tokens.data(), dt.data(), N, C, test_pool());
-  EXPECT_LT(rel_error(dt, finite_difference([&](const Vec& t) { return dot(ref(t), r); }, to_double(table))),
-            kGradTol);
+  EXPECT_LT(rel_error(dt, finite_difference([&](const Vec& t) { return dot(ref(t), r); }, to_double(table))), kGradTol);
 }
 
 TEST(TrainKernels, RmsnormBackwardMatchesFiniteDifferences) {
@@ -218,10 +221,16 @@ void check_attention(int64_t B, int64_t T, int64_t H, int64_t KVH, int64_t hd, u
   EXPECT_LT(rel_error(dv, finite_difference([&](const Vec& x) { return L(qd, kd, x); }, vd)), kGradTol);
 }
 
-TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesGqa) { check_attention(2, 9, 4, 2, 4, 20); }
-TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesMha) { check_attention(1, 7, 3, 3, 6, 30); }
+TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesGqa) {
+  check_attention(2, 9, 4, 2, 4, 20);
+}
+TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesMha) {
+  check_attention(1, 7, 3, 3, 6, 30);
+}
 // More than one 64-row block of queries, so the blocked causal products are exercised.
-TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesLongSequence) { check_attention(1, 70, 2, 1, 2, 40); }
+TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesLongSequence) {
+  check_attention(1, 70, 2, 1, 2, 40);
+}
 
 TEST(TrainKernels, SwigluBackwardMatchesFiniteDifferences) {
   const int64_t n = 301;
@@ -264,8 +273,8 @@ TEST(TrainKernels, CrossEntropyBackwardMatchesFiniteDifferences) {
   for (float l : losses) sum += l;
   EXPECT_NEAR(sum, cross_entropy_reference(to_double(logits), targets, N, V), 1e-5 * std::abs(sum));
   cross_entropy_backward(logits.data(), lse.data(), targets.data(), dlogits.data(), scale, N, V, test_pool());
-  const Vec fd = finite_difference(
-      [&](const Vec& l) { return scale * cross_entropy_reference(l, targets, N, V); }, to_double(logits));
+  const Vec fd = finite_difference([&](const Vec& l) { return scale * cross_entropy_reference(l, targets, N, V); },
+                                   to_double(logits));
   EXPECT_LT(rel_error(dlogits, fd), kGradTol);
 }
 
@@ -286,10 +295,10 @@ TEST(TrainKernels, FusedClassifierMatchesFiniteDifferencesAcrossChunks) {
     return cross_entropy_reference(logits, targets, N, V);
   };
   std::vector<float> chunk(chunk_rows * V), dx(N * C), dw(V * C, 0.0f);
-  const double loss_only = classifier_forward(x.data(), w.data(), targets.data(), N, C, V, chunk.data(), chunk_rows,
-                                              test_pool());
-  const double loss = classifier_forward_backward(x.data(), w.data(), targets.data(), N, C, V, chunk.data(),
-                                                  chunk_rows, dx.data(), dw.data(), scale, test_pool());
+  const double loss_only =
+      classifier_forward(x.data(), w.data(), targets.data(), N, C, V, chunk.data(), chunk_rows, test_pool());
+  const double loss = classifier_forward_backward(x.data(), w.data(), targets.data(), N, C, V, chunk.data(), chunk_rows,
+                                                  dx.data(), dw.data(), scale, test_pool());
   const double expected = ref(to_double(x), to_double(w));
   EXPECT_NEAR(loss, expected, 1e-5 * expected);
   EXPECT_EQ(loss, loss_only);
@@ -297,6 +306,52 @@ TEST(TrainKernels, FusedClassifierMatchesFiniteDifferencesAcrossChunks) {
             kGradTol);
   EXPECT_LT(rel_error(dw, finite_difference([&](const Vec& v) { return scale * ref(to_double(x), v); }, to_double(w))),
             kGradTol);
+}
+
+}  // namespace
+}  // namespace flame
+
+namespace flame {
+namespace {
+
+// The AVX2 helpers against their scalar twins, on lengths that leave a scalar tail.
+TEST(TrainMathAvx2, MatchesScalar) {
+  if (!cpu().has_avx2_fma()) GTEST_SKIP() << "no AVX2/FMA";
+  for (int64_t n : {1, 7, 8, 29, 256, 4099}) {
+    auto x = random_floats(n, uint32_t(100 + n), 4.0f), u = random_floats(n, uint32_t(200 + n)),
+         d = random_floats(n, uint32_t(300 + n));
+    x[0] = -95.0f;  // underflows to 0
+    EXPECT_EQ(avx2::max_of(x.data(), n), scalar::max_of(x.data(), n));
+    std::vector<float> ya(n), ys(n), ga(n), gs(n), ua(n), us(n);
+    const float sa = avx2::exp_shifted_sum(x.data(), ya.data(), n, 1.5f);
+    const float ss = scalar::exp_shifted_sum(x.data(), ys.data(), n, 1.5f);
+    double exact = 0;  // fp32 sums in different orders differ by ~n*eps; compare both to double
+    for (int64_t i = 0; i < n; ++i) exact += std::exp(double(x[i]) - 1.5);
+    EXPECT_NEAR(sa, exact, 1e-5 * exact + 1e-30);
+    EXPECT_NEAR(ss, exact, 1e-5 * exact + 1e-30);
+    EXPECT_LT(rel_error(ya, to_double(ys)), 2e-6);
+    avx2::exp_shifted_scaled(x.data(), ya.data(), n, 0.5f, 0.25f);
+    scalar::exp_shifted_scaled(x.data(), ys.data(), n, 0.5f, 0.25f);
+    EXPECT_LT(rel_error(ya, to_double(ys)), 2e-6);
+    ya = x, ys = x;
+    avx2::scale_in_place(ya.data(), n, 0.3f);
+    scalar::scale_in_place(ys.data(), n, 0.3f);
+    EXPECT_EQ(ya, ys);
+    avx2::swiglu_rows(x.data(), u.data(), ya.data(), n);
+    scalar::swiglu_rows(x.data(), u.data(), ys.data(), n);
+    EXPECT_LT(rel_error(ya, to_double(ys)), 2e-6);
+    avx2::swiglu_grad_rows(d.data(), x.data(), u.data(), ga.data(), ua.data(), n);
+    scalar::swiglu_grad_rows(d.data(), x.data(), u.data(), gs.data(), us.data(), n);
+    EXPECT_LT(rel_error(ga, to_double(gs)), 2e-6);
+    EXPECT_LT(rel_error(ua, to_double(us)), 2e-6);
+  }
+}
+
+// The finite-difference checks above ran the AVX2 path (when present); rerun two of them scalar.
+TEST(TrainMathAvx2, ScalarPathPassesFiniteDifferences) {
+  set_force_scalar(true);
+  check_attention(2, 9, 4, 2, 4, 50);
+  set_force_scalar(false);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "flame/kernels/matmul_train.h"
+#include "flame/kernels/train_math.h"
 
 namespace flame {
 namespace {
@@ -35,15 +36,8 @@ void attention_forward(const float* q, const float* k, const float* v, float* ou
                     int(qs), kg, int(ks), 0.0f, P + r0 * T, int(T));
         for (int64_t t = r0; t < r1; ++t) {
           float* row = P + t * T;
-          float mx = row[0];
-          for (int64_t j = 1; j <= t; ++j) mx = std::max(mx, row[j]);
-          float sum = 0.0f;
-          for (int64_t j = 0; j <= t; ++j) {
-            row[j] = std::exp(row[j] - mx);
-            sum += row[j];
-          }
-          const float inv = 1.0f / sum;
-          for (int64_t j = 0; j <= t; ++j) row[j] *= inv;
+          const float mx = max_of(row, t + 1);
+          scale_in_place(row, t + 1, 1.0f / exp_shifted_sum(row, row, t + 1, mx));
           for (int64_t j = t + 1; j < r1; ++j) row[j] = 0.0f;
         }
         // O[r0:r1] = P[r0:r1, 0:r1] V[0:r1]

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "flame/kernels/matmul_train.h"
+#include "flame/kernels/train_math.h"
 
 namespace flame {
 
@@ -13,11 +14,8 @@ void cross_entropy_forward(const float* logits, const uint32_t* targets, float* 
   pool.parallel_for(N, [&](int64_t b, int64_t e) {
     for (int64_t n = b; n < e; ++n) {
       const float* row = logits + n * V;
-      float mx = row[0];
-      for (int64_t v = 1; v < V; ++v) mx = std::max(mx, row[v]);
-      float sum = 0.0f;
-      for (int64_t v = 0; v < V; ++v) sum += std::exp(row[v] - mx);
-      lse[n] = mx + std::log(sum);
+      const float mx = max_of(row, V);
+      lse[n] = mx + std::log(exp_shifted_sum(row, nullptr, V, mx));
       losses[n] = lse[n] - row[targets[n]];
     }
   });
@@ -29,8 +27,7 @@ void cross_entropy_backward(const float* logits, const float* lse, const uint32_
     for (int64_t n = b; n < e; ++n) {
       const float* row = logits + n * V;
       float* drow = dlogits + n * V;
-      const float l = lse[n];
-      for (int64_t v = 0; v < V; ++v) drow[v] = std::exp(row[v] - l) * scale;
+      exp_shifted_scaled(row, drow, V, lse[n], scale);
       drow[targets[n]] -= scale;
     }
   });

@@ -5,7 +5,7 @@
 //
 //   AdamW opt(params.config, AdamWOptions{.weight_decay = 0.1f, .grad_clip = 1.0f});
 //   float lr = schedule.lr(opt.step_count());
-//   float grad_norm = opt.step(params, grads, lr);        // clips grads in place, updates params
+//   float grad_norm = opt.step(params, grads, lr);        // updates params (grads are read only)
 //   opt.for_each_state([](const std::string& name, Tensor& t) { ... });  // checkpoint m, v
 //   opt.set_step_count(saved_step);                      // restore
 //
@@ -37,10 +37,11 @@ class AdamW {
  public:
   AdamW(const LlamaConfig& config, AdamWOptions options);
 
-  // One update with learning rate lr: clip the gradients (in place), then for every parameter
-  // p -= lr * wd * p (2-D only); m, v updated; p -= lr * m_hat / (sqrt(v_hat) + eps).
+  // One update with learning rate lr: g = grad * clip (clip = min(1, max_norm / (norm + 1e-6))),
+  // p -= lr * wd * p (2-D only); m, v updated with g; p -= lr * m_hat / (sqrt(v_hat) + eps).
+  // `grads` is not modified (clipping is applied inside the update).
   // Returns the global gradient norm before clipping. Increments step_count().
-  float step(LlamaWeights& params, LlamaWeights& grads, float lr, ThreadPool& pool = ThreadPool::global());
+  float step(LlamaWeights& params, const LlamaWeights& grads, float lr, ThreadPool& pool = ThreadPool::global());
 
   int64_t step_count() const { return step_; }
   void set_step_count(int64_t step) { step_ = step; }
