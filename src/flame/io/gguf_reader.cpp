@@ -11,6 +11,7 @@
 #include "flame/core/error.h"
 #include "flame/io/gguf.h"
 #include "flame/io/gguf_format.h"
+#include "flame/io/mapped_view.h"
 
 namespace flame::gguf {
 namespace {
@@ -74,6 +75,17 @@ class Cursor {
   uint64_t size_;
   uint64_t pos_ = 0;
 };
+
+// ggml types that exist but flame does not implement get their name in the error.
+std::string unknown_type_message(uint32_t id) {
+  static const std::pair<uint32_t, const char*> kKnownUnsupported[] = {
+      {16, "iq2_xxs"}, {17, "iq2_xs"}, {18, "iq3_xxs"}, {19, "iq1_s"}, {20, "iq4_nl"}, {21, "iq3_s"},
+      {22, "iq2_s"},   {23, "iq4_xs"}, {29, "iq1_m"},   {34, "tq1_0"}, {35, "tq2_0"},  {39, "mxfp4"}};
+  for (const auto& [known, name] : kKnownUnsupported)
+    if (known == id)
+      return fmt::format("tensor type {} ({}) is not supported by flame; re-quantize the model", id, name);
+  return fmt::format("unknown tensor type id {}", id);
+}
 
 }  // namespace
 
@@ -283,7 +295,7 @@ class ReaderParser {
       const uint64_t type_at = c_.pos();
       const auto type_id = c_.read<uint32_t>(type_field);
       const auto dtype = dtype_from_id(type_id);
-      if (!dtype) c_.fail(type_field, type_at, fmt::format("unknown tensor type id {}", type_id));
+      if (!dtype) c_.fail(type_field, type_at, unknown_type_message(type_id));
       info.dtype = *dtype;
       const auto& dinfo = dtype_info(info.dtype);
       if (static_cast<int64_t>(ne[0]) % dinfo.block_size != 0)
@@ -291,7 +303,9 @@ class ReaderParser {
                 fmt::format("row length {} is not a multiple of the {} block size {}", ne[0], dinfo.name,
                             dinfo.block_size));
       const auto bytes = checked_bytes(info.dtype, numel);
-      if (!bytes) c_.fail(type_field, type_at, fmt::format("byte size of {} {} elements overflows", numel, dinfo.name));
+      if (!bytes)
+        c_.fail(FieldPath{&entry, ".ne"}, dims_at + 4,
+                fmt::format("byte size of {} {} elements overflows 64 bits", numel, dinfo.name));
       info.nbytes = *bytes;
       for (uint32_t d = n_dims; d-- > 0;) info.shape.push_back(static_cast<int64_t>(ne[d]));
 
@@ -415,7 +429,7 @@ const TensorInfo* Reader::find_tensor(const std::string& name) const {
 Tensor Reader::tensor(const std::string& name) const {
   const TensorInfo* info = find_tensor(name);
   if (!info) throw FormatError(path(), fmt::format("tensor \"{}\"", name), 0, "tensor is missing from the file");
-  return Tensor::view(info->dtype, info->shape, file_->data() + info->offset, file_);
+  return io::mapped_tensor(info->dtype, info->shape, file_, info->offset);
 }
 
 }  // namespace flame::gguf
