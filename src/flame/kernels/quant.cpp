@@ -42,7 +42,9 @@ void quantize_row(DType type, const float* src, void* dst, int64_t n) {
   }
 }
 
-bool quant_type_supported(DType type) { return type == DType::F32 || type == DType::F16 || type == DType::BF16; }
+bool quant_type_supported(DType type) {
+  return type == DType::F32 || type == DType::F16 || type == DType::BF16;
+}
 
 void matmul_quant(const Tensor& weight, const float*, float*, int64_t, ThreadPool&) {
   throw UnsupportedError(fmt::format("matmul: tensor type {} is not supported yet", dtype_name(weight.dtype())));
