@@ -1,13 +1,16 @@
-// `flame info -m MODEL [--json] [--tensors]`: what a GGUF file holds, read from its metadata and
+// `flame info -m MODEL [--json] [--tensors]`: what a GGUF (or .safetensors) file holds, read from its metadata and
 // tensor table only (no model code): format, architecture and hyper-parameters, tokenizer summary,
 // tensor types and bytes, and a tensor table.
 #include <fmt/format.h>
 
+#include <climits>
 #include <map>
+#include <optional>
 
 #include "command.h"
 #include "flame/io/gguf.h"
 #include "flame/io/gguf_json.h"
+#include "info_safetensors.h"
 
 namespace {
 
@@ -47,26 +50,40 @@ struct Summary {
   uint64_t total_bytes = 0;
 };
 
+// info reports what is there: a key of an unexpected type is shown in the metadata, not fatal.
+std::optional<std::string> string_at(const Reader& r, const std::string& key) {
+  const Value* v = r.find(key);
+  if (!v || v->type() != flame::gguf::ValueType::STRING) return std::nullopt;
+  return v->as_string();
+}
+
+std::optional<int64_t> int_at(const Reader& r, const std::string& key) {
+  const Value* v = r.find(key);
+  if (!v || !v->is_integer() || (v->type() == flame::gguf::ValueType::U64 && v->as_uint() > INT64_MAX))
+    return std::nullopt;
+  return v->as_int();
+}
+
 Summary summarize(const Reader& r) {
   Summary s;
-  s.architecture = r.get_string("general.architecture").value_or("(unknown)");
+  s.architecture = string_at(r, "general.architecture").value_or("(unknown)");
   const std::string arch_prefix = s.architecture + ".";
   for (const auto& [key, value] : r.metadata()) {
     if (starts_with(key, arch_prefix)) s.hyperparameters.emplace_back(key.substr(arch_prefix.size()), &value);
     if (starts_with(key, "general.")) s.general.emplace_back(key, &value);
   }
   auto& tok = s.tokenizer;
-  if (auto model = r.get_string("tokenizer.ggml.model")) tok["model"] = *model;
-  if (auto pre = r.get_string("tokenizer.ggml.pre")) tok["pre"] = *pre;
+  if (auto model = string_at(r, "tokenizer.ggml.model")) tok["model"] = *model;
+  if (auto pre = string_at(r, "tokenizer.ggml.pre")) tok["pre"] = *pre;
   if (const Value* tokens = r.find("tokenizer.ggml.tokens"); tokens && tokens->type() == flame::gguf::ValueType::ARRAY)
     tok["vocab_size"] = tokens->array_size();
   if (const Value* merges = r.find("tokenizer.ggml.merges"); merges && merges->type() == flame::gguf::ValueType::ARRAY)
     tok["merges"] = merges->array_size();
   for (const char* id : {"bos", "eos", "eot", "eom", "padding", "unknown"})
-    if (auto v = r.get_int(fmt::format("tokenizer.ggml.{}_token_id", id))) tok[fmt::format("{}_token_id", id)] = *v;
+    if (auto v = int_at(r, fmt::format("tokenizer.ggml.{}_token_id", id))) tok[fmt::format("{}_token_id", id)] = *v;
   if (auto add_bos = r.find("tokenizer.ggml.add_bos_token"); add_bos && add_bos->type() == flame::gguf::ValueType::BOOL)
     tok["add_bos_token"] = add_bos->as_bool();
-  const auto chat_template = r.get_string("tokenizer.chat_template");
+  const auto chat_template = string_at(r, "tokenizer.chat_template");
   tok["chat_template"] = chat_template.has_value();
   if (chat_template) tok["chat_template_bytes"] = chat_template->size();
 
@@ -137,7 +154,13 @@ void print_text(const Reader& r, const Summary& s, bool all_tensors) {
   if (rows < r.tensors().size()) fmt::print("  ... {} more (--tensors lists all)\n", r.tensors().size() - rows);
 }
 
+bool is_safetensors(const std::string& path) {
+  const std::string ext = ".safetensors";
+  return path.size() >= ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
+}
+
 int run_info(const Options& o) {
+  if (is_safetensors(o.model)) return flame::cli::print_safetensors_info(o.model, o.json, o.all_tensors);
   const auto reader = Reader::open(o.model);
   const Summary summary = summarize(reader);
   if (o.json) {
@@ -151,7 +174,7 @@ int run_info(const Options& o) {
 flame::cli::Registration reg{"info", "Show a model file's format, architecture, tokenizer and tensors",
                              [](CLI::App& app) {
                                auto opts = std::make_shared<Options>();
-                               app.add_option("-m,--model", opts->model, "GGUF file")->required();
+                               app.add_option("-m,--model", opts->model, "GGUF or .safetensors file")->required();
                                app.add_flag("--json", opts->json, "Print the report as JSON");
                                app.add_flag("--tensors", opts->all_tensors, "List every tensor (text mode)");
                                return [opts] { return run_info(*opts); };

@@ -211,6 +211,13 @@ std::vector<BadFile> bad_files() {
   }
   {
     GgufBytes g;
+    g.preamble(3, 1, 0).str("t").u32(1).u64(256);
+    const size_t at = g.mark();
+    g.u32(20).u64(0).pad_to(32).zeros(256);
+    add("unsupported_iq_type_named", g, "tensor_infos[0].type", at, "(iq4_nl) is not supported");
+  }
+  {
+    GgufBytes g;
     g.preamble(3, 1, 0).str("q");
     const size_t at = g.mark() + 4;
     g.u32(1).u64(33).u32(kQ8_0).u64(0).pad_to(32).zeros(64);

@@ -75,6 +75,17 @@ class Cursor {
   uint64_t pos_ = 0;
 };
 
+// ggml types that exist but flame does not implement get their name in the error.
+std::string unknown_type_message(uint32_t id) {
+  static const std::pair<uint32_t, const char*> kKnownUnsupported[] = {
+      {16, "iq2_xxs"}, {17, "iq2_xs"}, {18, "iq3_xxs"}, {19, "iq1_s"}, {20, "iq4_nl"}, {21, "iq3_s"},
+      {22, "iq2_s"},   {23, "iq4_xs"}, {29, "iq1_m"},   {34, "tq1_0"}, {35, "tq2_0"},  {39, "mxfp4"}};
+  for (const auto& [known, name] : kKnownUnsupported)
+    if (known == id)
+      return fmt::format("tensor type {} ({}) is not supported by flame; re-quantize the model", id, name);
+  return fmt::format("unknown tensor type id {}", id);
+}
+
 }  // namespace
 
 // Parses into a Reader; a friend so it can fill the Reader's private tables.
@@ -283,7 +294,7 @@ class ReaderParser {
       const uint64_t type_at = c_.pos();
       const auto type_id = c_.read<uint32_t>(type_field);
       const auto dtype = dtype_from_id(type_id);
-      if (!dtype) c_.fail(type_field, type_at, fmt::format("unknown tensor type id {}", type_id));
+      if (!dtype) c_.fail(type_field, type_at, unknown_type_message(type_id));
       info.dtype = *dtype;
       const auto& dinfo = dtype_info(info.dtype);
       if (static_cast<int64_t>(ne[0]) % dinfo.block_size != 0)

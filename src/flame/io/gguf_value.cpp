@@ -249,6 +249,7 @@ std::string format_value(const Value& value, size_t max_items) {
     case ValueType::BOOL:
       return value.as_bool() ? "true" : "false";
     case ValueType::F32:
+      return fmt::format("{}", static_cast<float>(value.as_float()));  // shortest f32 form: 1e-05
     case ValueType::F64:
       return fmt::format("{}", value.as_float());
     case ValueType::ARRAY: {
