@@ -20,8 +20,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "flame/core/error.h"
 #include "flame/io/gguf.h"
 #include "flame/model/inference.h"
+#include "flame/model/perplexity.h"
 #include "support/test_support.h"
 
 namespace flame {
@@ -98,6 +100,68 @@ TEST(QuantizedLogits, WithinPerTypeBoundAndOrdered) {
     EXPECT_LE(errors["Q8_0"], errors["Q6_K"]) << model.name;  // equal where Q6_K falls back to Q8_0
     EXPECT_LT(errors["Q6_K"], errors["Q4_K_M"]) << model.name;
   }
+}
+
+}  // namespace
+}  // namespace flame
+
+namespace flame {
+namespace {
+
+// perplexity() against the value computed here from the PyTorch logits: one window of 32 tokens
+// without BOS replacement is exactly the reference's first 32 positions; llama.cpp's rule scores
+// predictions from positions 16..30. KL of a model against itself is 0 with full agreement.
+TEST(Perplexity, MatchesReferenceLogitsAndSelfKlIsZero) {
+  const Model& ref = f32_models().front();
+  const int64_t ctx = 32;
+  double nll = 0;
+  int64_t count = 0;
+  for (int64_t j = ctx / 2; j < ctx - 1; ++j) {
+    const float* row = ref.logits.data() + j * ref.vocab;
+    double max = row[0], sum = 0;
+    for (int64_t v = 0; v < ref.vocab; ++v) max = std::max(max, static_cast<double>(row[v]));
+    for (int64_t v = 0; v < ref.vocab; ++v) sum += std::exp(row[v] - max);
+    nll -= row[ref.tokens[j + 1]] - max - std::log(sum);
+    ++count;
+  }
+  const double want = std::exp(nll / count);
+  InferenceSession model(LlamaWeights::from_gguf(gguf::Reader::open(ref.gguf)));
+  InferenceSession same(LlamaWeights::from_gguf(gguf::Reader::open(ref.gguf)));
+  const auto r = perplexity(model, ref.tokens, {.ctx = ctx, .bos = -1, .max_chunks = 1}, &same);
+  EXPECT_EQ(r.tokens_scored, 15);
+  EXPECT_NEAR(r.ppl, want, 1e-4 * want);
+  EXPECT_NEAR(r.mean_kl, 0.0, 1e-9);
+  EXPECT_EQ(r.top1_agreement, 1.0);
+  EXPECT_THROW(perplexity(model, ref.tokens, {.ctx = 200}), ArgumentError);  // more than the 80 tokens
+}
+
+// The CLI end to end on a `flame synth` model (the PyTorch reference models have logits so peaked
+// that every softmax is one-hot): Q4_0 against its F32 base has a positive, small KL divergence,
+// the JSON carries both perplexities, and a window longer than the text is a clear error.
+TEST(Perplexity, CliKlAgainstBase) {
+  const std::string dir = test::scratch_dir("quant_perplexity");
+  const std::string base = dir + "/tiny_f32.gguf", q = dir + "/tiny_q4_0.gguf", ids = dir + "/tokens.txt";
+  ASSERT_EQ(test::run_cli("synth --shape tiny --type f32 -o " + test::shell_quote(base)).exit_code, 0);
+  ASSERT_EQ(test::run_cli("quantize " + test::shell_quote(base) + " " + test::shell_quote(q) + " Q4_0").exit_code, 0);
+  {
+    std::ofstream f(ids);
+    for (int i = 0; i < 200; ++i) f << (i * 37 + 11) % 256 << (i % 10 == 9 ? "\n" : ", ");
+  }
+  const auto r = test::run_cli("perplexity -m " + test::shell_quote(q) + " --tokens-file " + test::shell_quote(ids) +
+                               " --ctx 64 --kl-base " + test::shell_quote(base) + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["chunks"], 3);
+  EXPECT_EQ(j["tokens_scored"], 93);  // 3 windows x (63 - 32) predictions
+  EXPECT_GT(j["mean_kl"].get<double>(), 1e-4);
+  EXPECT_LT(j["mean_kl"].get<double>(), 0.5);
+  EXPECT_GT(j["top1_agreement"].get<double>(), 0.3);
+  EXPECT_GT(j["ppl"].get<double>(), 1.0);
+  EXPECT_GT(j["base_ppl"].get<double>(), 1.0);
+  const auto bad = test::run_cli("perplexity -m " + test::shell_quote(q) + " --tokens-file " + test::shell_quote(ids) +
+                                 " --ctx 1024");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("window"), std::string::npos) << bad.err;
 }
 
 }  // namespace

@@ -53,19 +53,19 @@ float fit_with_min(int n, int nmax, const float* x, const float* w, unsigned cha
     return 0.0f;
   }
   float best_err = INFINITY, best_scale = (hi - lo) / nmax, best_min = lo;
-  unsigned char trial[256];
   for (int step = -10; step <= 10; ++step) {
     const float inv = (static_cast<float>(nmax) + 0.05f * static_cast<float>(step) * nmax / 5.0f) / (hi - lo);
     // Levels for this step, then the weighted least-squares (scale, offset) for those levels.
-    double sw = 0, sl = 0, sl2 = 0, sx = 0, slx = 0;
+    double sw = 0, sl = 0, sl2 = 0, sx = 0, slx = 0, sx2 = 0;
     for (int i = 0; i < n; ++i) {
       const int l = std::clamp(nearest_int(inv * (x[i] - lo)), 0, nmax);
-      trial[i] = static_cast<unsigned char>(l);
+      const float wl = w[i] * static_cast<float>(l);
       sw += w[i];
-      sl += w[i] * l;
-      sl2 += static_cast<double>(w[i]) * l * l;
+      sl += wl;
+      sl2 += wl * static_cast<float>(l);
       sx += w[i] * x[i];
-      slx += static_cast<double>(w[i]) * l * x[i];
+      slx += wl * x[i];
+      sx2 += w[i] * x[i] * x[i];
     }
     const double det = sw * sl2 - sl * sl;
     if (det <= 0) continue;
@@ -76,11 +76,9 @@ float fit_with_min(int n, int nmax, const float* x, const float* w, unsigned cha
       scale = sl2 > 0 ? slx / sl2 : 0;
     }
     if (scale <= 0) continue;
-    double err = 0;
-    for (int i = 0; i < n; ++i) {
-      const double diff = scale * trial[i] + offset - x[i];
-      err += w[i] * diff * diff;
-    }
+    // sum w (scale*l + offset - x)^2, expanded over the sums above.
+    const double err = scale * scale * sl2 + 2 * scale * offset * sl - 2 * scale * slx + offset * offset * sw -
+                       2 * offset * sx + sx2;
     if (err < best_err) {
       best_err = static_cast<float>(err);
       best_scale = static_cast<float>(scale);
