@@ -35,14 +35,17 @@ double train_flops_per_token(const LlamaConfig& c, int64_t seq) {
          12.0 * static_cast<double>(c.n_layers * c.n_heads * c.head_dim * seq);
 }
 
+void print_above_progress(const std::string& text) {
+  static const bool tty = isatty(fileno(stderr));
+  fmt::print(stderr, "{}{}\n", tty ? "\r\x1b[K" : "", text);
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// One line above the live progress line (which redraws itself on its next update).
 void say(const std::string& text) {
-  static const bool tty = isatty(fileno(stderr));
-  fmt::print(stderr, "{}{}\n", tty ? "\r\x1b[K" : "", text);
+  print_above_progress(text);
 }
 
 LrSchedule make_schedule(const TrainConfig& c) {
@@ -278,7 +281,7 @@ TrainResult run_training(const TrainOptions& options) {
           100 * window_tokens / window_seconds * flops_per_token / (options.peak_gflops * 1e9)));
       window_tokens = window_seconds = 0;
       val_text = fmt::format(" | val {:.3f}", val);
-      if (options.on_eval) options.on_eval(step, val);
+      if (options.on_eval) options.on_eval(step, val, params);
       (void)eval_start;
     }
     progress.set_suffix(fmt::format("loss {:.3f}{} | {} tok/s | lr {:.1e}", loss, val_text, si(smoothed_rate), lr));
