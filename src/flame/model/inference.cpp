@@ -117,9 +117,7 @@ void InferenceSession::attention_block(int64_t layer, int64_t n, int64_t pos) {
   for_rows(n, [&](int64_t b, int64_t e) {
     rmsnorm(x_.data() + b * c.dim, w.attn_norm.data<float>(), h_.data() + b * c.dim, e - b, c.dim, c.norm_eps);
   });
-  matmul(w.wq, h_.data(), q_.data(), n);
-  matmul(w.wk, h_.data(), keys, n);
-  matmul(w.wv, h_.data(), values, n);
+  matmul_shared_input({{w.wq, q_.data()}, {w.wk, keys}, {w.wv, values}}, h_.data(), n);
   for_rows(n, [&](int64_t b, int64_t e) {
     rope_apply(q_.data() + b * q_dim, e - b, c.n_heads, c.head_dim, rope_, pos + b);
     rope_apply(keys + b * kv_dim, e - b, c.n_kv_heads, c.head_dim, rope_, pos + b);
@@ -136,8 +134,7 @@ void InferenceSession::ffn_block(int64_t layer, int64_t n) {
   for_rows(n, [&](int64_t b, int64_t e) {
     rmsnorm(x_.data() + b * c.dim, w.ffn_norm.data<float>(), h_.data() + b * c.dim, e - b, c.dim, c.norm_eps);
   });
-  matmul(w.w_gate, h_.data(), gate_.data(), n);
-  matmul(w.w_up, h_.data(), up_.data(), n);
+  matmul_shared_input({{w.w_gate, gate_.data()}, {w.w_up, up_.data()}}, h_.data(), n);
   for_rows(n, [&](int64_t b, int64_t e) {
     swiglu(gate_.data() + b * c.ffn_dim, up_.data() + b * c.ffn_dim, gate_.data() + b * c.ffn_dim, (e - b) * c.ffn_dim);
   });
