@@ -1,6 +1,8 @@
 // `flame tokenize`: text -> token ids as JSON, with the model's (or a tokenizer file's) tokenizer.
 //   flame tokenize -m model.gguf "Hello world"          -> [128000, 9906, 1917]
 //   flame tokenize --tokenizer tok.json -f in.txt --pieces --no-bos
+//   flame tokenize -m model.gguf --chat conversation.json [--chat-template llama3.2 --date "26 Jul 2024"]
+//                                                         (messages [{"role":..,"content":..}] -> prompt ids)
 //   flame tokenize --tokenizer tok.gguf --jsonl -f lines.jsonl   (one JSON string in, one array out
 //                                                                 per line; used by the tests)
 #include <fstream>
@@ -12,6 +14,7 @@
 
 #include "command.h"
 #include "flame/core/error.h"
+#include "flame/tokenizer/chat_template.h"
 #include "flame/tokenizer/tokenizer.h"
 
 namespace {
@@ -21,7 +24,7 @@ using flame::tokenizer::Tokenizer;
 using nlohmann::json;
 
 struct Options {
-  std::string model, tokenizer_file, text, input_file;
+  std::string model, tokenizer_file, text, input_file, chat_file, chat_template, date;
   bool special = false, pieces = false, no_bos = false, jsonl = false, check_roundtrip = false;
 };
 
@@ -75,6 +78,18 @@ int run(const Options& o) {
   const Tokenizer tok = Tokenizer::load(o.model.empty() ? o.tokenizer_file : o.model);
   const EncodeOptions enc{.add_bos = !o.no_bos, .parse_special = o.special};
   if (o.jsonl) return run_jsonl(tok, o, enc);
+  if (!o.chat_file.empty()) {
+    const json doc = json::parse(read_input(o.chat_file), nullptr, false);
+    if (!doc.is_array())
+      throw flame::FormatError(o.chat_file, "(json)", 0, "expected an array of {\"role\", \"content\"} messages");
+    std::vector<flame::tokenizer::ChatMessage> messages;
+    for (const auto& m : doc) messages.push_back({m.value("role", ""), m.value("content", "")});
+    const auto kind = o.chat_template.empty() ? flame::tokenizer::detect_chat_template(tok.spec().chat_template)
+                                              : flame::tokenizer::chat_template_from_name(o.chat_template);
+    const flame::tokenizer::ChatFormat format(tok, kind, o.date);
+    fmt::print("{}\n", json(format.encode(messages, true)).dump());
+    return 0;
+  }
   if (!o.text.empty() && !o.input_file.empty())
     throw flame::ArgumentError("tokenize", "give TEXT or -f FILE, not both");
   const std::string text = o.input_file.empty() ? o.text : read_input(o.input_file);
@@ -96,6 +111,11 @@ flame::cli::Registration reg{
       app.add_option("--tokenizer", o->tokenizer_file, "Tokenizer file: GGUF or tokenizer.json");
       app.add_option("text", o->text, "Text to tokenize");
       app.add_option("-f,--file", o->input_file, "Read the text from a file ('-' = stdin)");
+      app.add_option("--chat", o->chat_file, "Format a conversation (JSON messages) as a chat prompt");
+      app.add_option("--chat-template", o->chat_template,
+                     "With --chat: llama3, llama3.1 or llama3.2 (default: from the model)");
+      app.add_option("--date", o->date,
+                     "With --chat: the template's 'Today Date' (default: 3.2 today, 3.1 26 Jul 2024)");
       app.add_flag("--special", o->special, "Recognise special-token text such as <|eot_id|>");
       app.add_flag("--pieces", o->pieces, "Print each token's text with its id");
       app.add_flag("--no-bos", o->no_bos, "Do not prepend BOS even if the tokenizer asks for it");

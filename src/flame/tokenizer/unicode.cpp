@@ -96,23 +96,4 @@ bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
-size_t complete_utf8_prefix(std::string_view bytes) {
-  // Walk back over at most 3 continuation bytes to the last lead byte; if the sequence it starts
-  // is shorter than its lead byte announces, it is incomplete.
-  const size_t n = bytes.size();
-  size_t back = 0;
-  while (back < 3 && back < n && (static_cast<unsigned char>(bytes[n - 1 - back]) & 0xC0) == 0x80) ++back;
-  if (back == n) return n;  // only continuation bytes: invalid, nothing to wait for
-  const unsigned lead = static_cast<unsigned char>(bytes[n - 1 - back]);
-  size_t need = 1;
-  if (lead >= 0xC2 && lead <= 0xDF)
-    need = 2;
-  else if (lead >= 0xE0 && lead <= 0xEF)
-    need = 3;
-  else if (lead >= 0xF0 && lead <= 0xF4)
-    need = 4;
-  if (back + 1 < need) return n - 1 - back;
-  return n;
-}
-
 }  // namespace flame::tokenizer

@@ -53,9 +53,6 @@ void append_utf8(std::string& out, uint32_t codepoint);
 
 // True when `text` is entirely valid UTF-8.
 bool is_valid_utf8(std::string_view text);
-// Length of the longest prefix of `bytes` that ends on a character boundary, treating a trailing
-// incomplete-but-so-far-valid sequence as not yet complete (used by the streaming decoder).
-size_t complete_utf8_prefix(std::string_view bytes);
 
 enum class CharClass : uint8_t { Other = 0, Letter = 1, Number = 2, Space = 3 };
 
