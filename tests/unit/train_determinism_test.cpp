@@ -2,6 +2,7 @@
 // gradients and parameters; bad arguments to the training step are rejected with named errors.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 
@@ -68,14 +69,82 @@ RunResult run(const LlamaConfig& c, int64_t B, int64_t T) {
 }
 
 TEST(TrainDeterminism, TwoRunsAreBitwiseEqual) {
-  ThreadPool::set_global_threads(2);
   const LlamaConfig c = small_config();
-  const RunResult a = run(c, 2, 67), b = run(c, 2, 67);
+  // Batch-parallel (3 sequences over 2 threads, uneven) and kernel-parallel (1 sequence, 2 threads).
+  for (auto [threads, batch] : {std::pair{2, int64_t(3)}, std::pair{2, int64_t(1)}}) {
+    ThreadPool::set_global_threads(threads);
+    const RunResult a = run(c, batch, 67), b = run(c, batch, 67);
+    ThreadPool::set_global_threads(0);
+    ASSERT_EQ(a.losses.size(), b.losses.size());
+    EXPECT_EQ(0, std::memcmp(a.losses.data(), b.losses.data(), a.losses.size() * sizeof(float))) << threads;
+    EXPECT_TRUE(a.grads == b.grads) << threads;
+    EXPECT_TRUE(a.params == b.params) << threads;
+  }
+}
+
+// Two half-scaled micro-batches of the same data accumulate to one full-scale gradient, and the
+// logits entry point agrees with the fused loss.
+TEST(TrainStep, AccumulatesScaledGradientsAndLogitsMatchLoss) {
+  const LlamaConfig c = small_config();
+  const int64_t B = 2, T = 9;
+  LlamaWeights params = random_weights(c, 5), once = LlamaWeights::allocate(c), twice = LlamaWeights::allocate(c);
+  TrainWorkspace ws(c, B, T);
+  std::vector<uint32_t> inputs(B * T), targets(B * T);
+  for (int64_t i = 0; i < B * T; ++i) inputs[i] = uint32_t(i * 13 % 97), targets[i] = uint32_t(i * 31 % 97);
+  const float loss = train_forward_backward(params, once, inputs.data(), targets.data(), B, T, ws);
+  train_forward_backward(params, twice, inputs.data(), targets.data(), B, T, ws, 0.5f);
+  train_forward_backward(params, twice, inputs.data(), targets.data(), B, T, ws, 0.5f);
+  std::vector<float> a, b;
+  once.for_each(
+      [&](const std::string&, const Tensor& t) { a.insert(a.end(), t.data<float>(), t.data<float>() + t.numel()); });
+  twice.for_each(
+      [&](const std::string&, const Tensor& t) { b.insert(b.end(), t.data<float>(), t.data<float>() + t.numel()); });
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-6f + 1e-5f * std::abs(a[i])) << i;
+
+  std::vector<float> logits(B * T * c.vocab_size);
+  train_forward_logits(params, inputs.data(), B, T, ws, logits.data());
+  double sum = 0;
+  for (int64_t n = 0; n < B * T; ++n) {
+    const float* row = logits.data() + n * c.vocab_size;
+    double mx = row[0], z = 0;
+    for (int64_t v = 0; v < c.vocab_size; ++v) mx = std::max(mx, double(row[v]));
+    for (int64_t v = 0; v < c.vocab_size; ++v) z += std::exp(row[v] - mx);
+    sum += mx + std::log(z) - row[targets[n]];
+  }
+  EXPECT_NEAR(sum / double(B * T), loss, 1e-5 * loss);
+}
+
+std::vector<float> grads_with_threads(int threads, float* loss) {
+  ThreadPool::set_global_threads(threads);
+  const LlamaConfig c = small_config();
+  const int64_t B = 2, T = 67;
+  LlamaWeights params = random_weights(c, 9), grads = LlamaWeights::allocate(c);
+  TrainWorkspace ws(c, B, T);
+  std::vector<uint32_t> inputs(B * T), targets(B * T);
+  for (int64_t i = 0; i < B * T; ++i) inputs[i] = uint32_t(i * 17 % 97), targets[i] = uint32_t(i * 29 % 97);
+  *loss = train_forward_backward(params, grads, inputs.data(), targets.data(), B, T, ws);
   ThreadPool::set_global_threads(0);
-  ASSERT_EQ(a.losses.size(), b.losses.size());
-  EXPECT_EQ(0, std::memcmp(a.losses.data(), b.losses.data(), a.losses.size() * sizeof(float)));
-  EXPECT_TRUE(a.grads == b.grads);
-  EXPECT_TRUE(a.params == b.params);
+  std::vector<float> out;
+  grads.for_each([&](const std::string&, const Tensor& t) {
+    out.insert(out.end(), t.data<float>(), t.data<float>() + t.numel());
+  });
+  return out;
+}
+
+// 1 thread: one shard; 2 threads: one sequence per thread (batch-parallel); 3 threads with a batch
+// of 2: one shard, kernels split over the pool. All three agree to rounding.
+TEST(TrainStep, BatchParallelAndKernelParallelAgree) {
+  float l1, l2, l3;
+  const auto g1 = grads_with_threads(1, &l1), g2 = grads_with_threads(2, &l2), g3 = grads_with_threads(3, &l3);
+  EXPECT_NEAR(l1, l2, 1e-6f * l1);
+  EXPECT_NEAR(l1, l3, 1e-6f * l1);
+  float mag = 0;
+  for (float v : g1) mag = std::max(mag, std::abs(v));
+  for (size_t i = 0; i < g1.size(); ++i) {
+    ASSERT_NEAR(g1[i], g2[i], 1e-5f * mag) << i;
+    ASSERT_NEAR(g1[i], g3[i], 1e-5f * mag) << i;
+  }
 }
 
 TEST(TrainStepErrors, RejectsBadArguments) {

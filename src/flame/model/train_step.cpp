@@ -34,9 +34,10 @@ struct LayerActivations {
 };
 }  // namespace
 
-struct TrainWorkspace::Impl {
-  LlamaConfig config;
-  int64_t B, T, N;
+// The activations and scratch of a slice of the batch: whole sequences [b0, b0 + B), run by one
+// thread (batch-parallel mode) or by the whole pool (kernel-parallel mode).
+struct Shard {
+  int64_t b0, B, T, N;
   std::vector<Buffer> x;  // residual stream entering layer l (x[n_layers] enters the final norm) [N, C]
   std::vector<LayerActivations> layers;
   Buffer xnf, rstdf;  // final RMSNorm output [N, C], 1/rms [N]
@@ -44,11 +45,8 @@ struct TrainWorkspace::Impl {
   Buffer logits_chunk;  // [chunk_rows, V]
   // Gradient scratch, reused by every layer.
   Buffer dx, dxn, dq, dk, dv, datt, dh, dgate, dup;
-  RopeTable rope;
-  const float* rope_factors = nullptr;  // the rope_freqs the table was built from
-  bool rope_built = false;
 
-  Impl(const LlamaConfig& c, int64_t batch, int64_t seq) : config(c), B(batch), T(seq), N(batch * seq) {
+  Shard(const LlamaConfig& c, int64_t first, int64_t batch, int64_t seq) : b0(first), B(batch), T(seq), N(batch * seq) {
     const int64_t C = c.dim, qd = c.n_heads * c.head_dim, kvd = c.n_kv_heads * c.head_dim, F = c.ffn_dim;
     x.assign(c.n_layers + 1, Buffer(N * C));
     layers.resize(c.n_layers);
@@ -63,6 +61,40 @@ struct TrainWorkspace::Impl {
     dx.resize(N * C), dxn.resize(N * C), dq.resize(N * qd), dk.resize(N * kvd), dv.resize(N * kvd);
     datt.resize(N * qd), dh.resize(N * F), dgate.resize(N * F), dup.resize(N * F);
   }
+};
+
+struct TrainWorkspace::Impl {
+  LlamaConfig config;
+  int64_t B, T, N;
+  // Batch-parallel when the pool has threads and the batch has at least one sequence per thread:
+  // each thread runs forward and backward of its own sequences with single-threaded kernels, so a
+  // step has two synchronisations instead of hundreds. Otherwise one shard, kernel-parallel.
+  int pool_threads = 0;
+  std::vector<std::unique_ptr<Shard>> shards;
+  std::vector<LlamaWeights> private_grads;  // threads 1.. accumulate here, reduced in thread order
+  RopeTable rope;
+  const float* rope_factors = nullptr;  // the rope_freqs the table was built from
+  bool rope_built = false;
+
+  Impl(const LlamaConfig& c, int64_t batch, int64_t seq) : config(c), B(batch), T(seq), N(batch * seq) {}
+
+  bool batch_parallel() const { return shards.size() > 1; }
+
+  void prepare(ThreadPool& pool) {
+    if (pool_threads == pool.size() && !shards.empty()) return;
+    pool_threads = pool.size();
+    shards.clear();
+    private_grads.clear();
+    const int nt = B >= pool.size() ? pool.size() : 1;
+    for (int t = 0; t < nt; ++t) {
+      const auto [b, e] = ThreadPool::split(B, t, nt);
+      shards.push_back(std::make_unique<Shard>(config, b, e - b, T));
+    }
+  }
+
+  void prepare_grads() {
+    while (private_grads.size() + 1 < shards.size()) private_grads.push_back(LlamaWeights::allocate(config));
+  }
 
   const RopeTable& rope_for(const LlamaWeights& params) {
     const float* factors = params.rope_freqs.data() ? params.rope_freqs.data<float>() : nullptr;
@@ -72,6 +104,17 @@ struct TrainWorkspace::Impl {
       rope_built = true;
     }
     return rope;
+  }
+
+  // Runs fn(shard, thread) for every shard: one per thread in batch-parallel mode, or the single
+  // shard on the caller (its kernels then use the whole pool).
+  template <class Fn>
+  void for_shards(ThreadPool& pool, Fn&& fn) {
+    if (!batch_parallel()) {
+      fn(*shards[0], 0);
+      return;
+    }
+    pool.run([&](int t, int) { fn(*shards[t], t); });
   }
 };
 
@@ -150,11 +193,11 @@ void check_call(const LlamaWeights& params, const uint32_t* inputs, const uint32
 }
 
 // Runs the forward pass up to the final norm, saving activations in ws.
-void forward_body(const LlamaWeights& p, const uint32_t* inputs, TrainWorkspace::Impl& ws, ThreadPool& pool) {
-  const LlamaConfig& c = ws.config;
+// inputs: this shard's B*T ids.
+void forward_body(const LlamaWeights& p, const uint32_t* inputs, const LlamaConfig& c, const RopeTable& rope, Shard& ws,
+                  ThreadPool& pool) {
   const int64_t B = ws.B, T = ws.T, N = ws.N, C = c.dim, H = c.n_heads, KVH = c.n_kv_heads, hd = c.head_dim;
   const int64_t qd = H * hd, kvd = KVH * hd, F = c.ffn_dim;
-  const RopeTable& rope = ws.rope_for(p);
   embedding_forward(p.token_embd.data<float>(), inputs, ws.x[0].data(), N, C, pool);
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const LayerWeights& w = p.layers[l];
@@ -183,43 +226,28 @@ void forward_body(const LlamaWeights& p, const uint32_t* inputs, TrainWorkspace:
 
 }  // namespace
 
-float train_forward_loss(const LlamaWeights& params, const uint32_t* inputs, const uint32_t* targets, int64_t batch,
-                         int64_t seq, TrainWorkspace& workspace) {
-  TrainWorkspace::Impl& ws = workspace.impl();
-  check_call(params, inputs, targets, batch, seq, ws, "train_forward_loss");
-  ThreadPool& pool = ThreadPool::global();
-  forward_body(params, inputs, ws, pool);
-  const LlamaConfig& c = ws.config;
-  const double sum = classifier_forward(ws.xnf.data(), params.output_matrix().data<float>(), targets, ws.N, c.dim,
-                                        c.vocab_size, ws.logits_chunk.data(), ws.chunk_rows, pool);
-  return float(sum / double(ws.N));
-}
-
-float train_forward_backward(const LlamaWeights& params, LlamaWeights& grads, const uint32_t* inputs,
-                             const uint32_t* targets, int64_t batch, int64_t seq, TrainWorkspace& workspace,
-                             float grad_scale) {
-  TrainWorkspace::Impl& ws = workspace.impl();
-  const char* op = "train_forward_backward";
-  check_call(params, inputs, targets, batch, seq, ws, op);
-  check_weights(grads, ws.config, "grads", op);
-  ThreadPool& pool = ThreadPool::global();
-  forward_body(params, inputs, ws, pool);
-
-  const LlamaConfig& c = ws.config;
+namespace {
+// Forward (and backward when grads is non-null) of one shard; returns its summed loss.
+double shard_step(const LlamaWeights& params, LlamaWeights* grads, const uint32_t* inputs, const uint32_t* targets,
+                  const LlamaConfig& c, const RopeTable& rope, Shard& ws, float dlogit_scale, ThreadPool& pool) {
+  inputs += ws.b0 * ws.T;
+  targets += ws.b0 * ws.T;
+  forward_body(params, inputs, c, rope, ws, pool);
+  if (grads == nullptr)
+    return classifier_forward(ws.xnf.data(), params.output_matrix().data<float>(), targets, ws.N, c.dim, c.vocab_size,
+                              ws.logits_chunk.data(), ws.chunk_rows, pool);
   const int64_t B = ws.B, T = ws.T, N = ws.N, C = c.dim, H = c.n_heads, KVH = c.n_kv_heads, hd = c.head_dim;
   const int64_t qd = H * hd, kvd = KVH * hd, F = c.ffn_dim;
-  float* d_output = c.tied_embeddings ? grads.token_embd.data<float>() : grads.output.data<float>();
-  // Loss = mean over N positions; grad_scale scales every gradient (micro-batch accumulation).
-  const double sum = classifier_forward_backward(ws.xnf.data(), params.output_matrix().data<float>(), targets, N, C,
-                                                 c.vocab_size, ws.logits_chunk.data(), ws.chunk_rows, ws.dxn.data(),
-                                                 d_output, grad_scale / float(N), pool);
+  float* d_output = c.tied_embeddings ? grads->token_embd.data<float>() : grads->output.data<float>();
+  const double sum =
+      classifier_forward_backward(ws.xnf.data(), params.output_matrix().data<float>(), targets, N, C, c.vocab_size,
+                                  ws.logits_chunk.data(), ws.chunk_rows, ws.dxn.data(), d_output, dlogit_scale, pool);
   std::fill(ws.dx.begin(), ws.dx.end(), 0.0f);
   rmsnorm_backward(ws.dxn.data(), ws.x[c.n_layers].data(), params.output_norm.data<float>(), ws.rstdf.data(),
-                   ws.dx.data(), grads.output_norm.data<float>(), N, C, pool);
-  const RopeTable& rope = ws.rope_for(params);
+                   ws.dx.data(), grads->output_norm.data<float>(), N, C, pool);
   for (int64_t l = c.n_layers - 1; l >= 0; --l) {
     const LayerWeights& w = params.layers[l];
-    LayerWeights& g = grads.layers[l];
+    LayerWeights& g = grads->layers[l];
     LayerActivations& a = ws.layers[l];
     // x_next = x_mid + h W_down^T: dx flows through unchanged to x_mid.
     matmul_backward(ws.dx.data(), a.h.data(), w.w_down.data<float>(), ws.dh.data(), g.w_down.data<float>(), N, F, C,
@@ -245,8 +273,86 @@ float train_forward_backward(const LlamaWeights& params, LlamaWeights& grads, co
     rmsnorm_backward(ws.dxn.data(), ws.x[l].data(), w.attn_norm.data<float>(), a.rstd1.data(), ws.dx.data(),
                      g.attn_norm.data<float>(), N, C, pool);
   }
-  embedding_backward(ws.dx.data(), inputs, grads.token_embd.data<float>(), N, C, pool);
-  return float(sum / double(N));
+  embedding_backward(ws.dx.data(), inputs, grads->token_embd.data<float>(), N, C, pool);
+  return sum;
+}
+
+// grads += private_grads[0] + private_grads[1] + ..., element by element in that order.
+void reduce_private_grads(LlamaWeights& grads, std::vector<LlamaWeights>& parts, ThreadPool& pool) {
+  std::vector<float*> dst;
+  grads.for_each([&](const std::string&, Tensor& t) { dst.push_back(t.data<float>()); });
+  std::vector<int64_t> sizes;
+  grads.for_each([&](const std::string&, Tensor& t) { sizes.push_back(t.numel()); });
+  std::vector<std::vector<const float*>> src(parts.size());
+  for (size_t p = 0; p < parts.size(); ++p)
+    parts[p].for_each([&](const std::string&, Tensor& t) { src[p].push_back(t.data<float>()); });
+  pool.run([&](int tid, int nt) {
+    for (size_t i = 0; i < dst.size(); ++i) {
+      const auto [b, e] = ThreadPool::split(sizes[i], tid, nt, 64);
+      for (size_t p = 0; p < parts.size(); ++p)
+        for (int64_t j = b; j < e; ++j) dst[i][j] += src[p][i][j];
+    }
+  });
+}
+}  // namespace
+
+float train_forward_loss(const LlamaWeights& params, const uint32_t* inputs, const uint32_t* targets, int64_t batch,
+                         int64_t seq, TrainWorkspace& workspace) {
+  TrainWorkspace::Impl& ws = workspace.impl();
+  check_call(params, inputs, targets, batch, seq, ws, "train_forward_loss");
+  ThreadPool& pool = ThreadPool::global();
+  ws.prepare(pool);
+  const RopeTable& rope = ws.rope_for(params);
+  std::vector<double> sums(ws.shards.size());
+  ws.for_shards(pool, [&](Shard& shard, int t) {
+    sums[t] = shard_step(params, nullptr, inputs, targets, ws.config, rope, shard, 0.0f, pool);
+  });
+  double sum = 0;
+  for (double s : sums) sum += s;
+  return float(sum / double(ws.N));
+}
+
+float train_forward_backward(const LlamaWeights& params, LlamaWeights& grads, const uint32_t* inputs,
+                             const uint32_t* targets, int64_t batch, int64_t seq, TrainWorkspace& workspace,
+                             float grad_scale) {
+  TrainWorkspace::Impl& ws = workspace.impl();
+  const char* op = "train_forward_backward";
+  check_call(params, inputs, targets, batch, seq, ws, op);
+  check_weights(grads, ws.config, "grads", op);
+  ThreadPool& pool = ThreadPool::global();
+  ws.prepare(pool);
+  ws.prepare_grads();
+  const RopeTable& rope = ws.rope_for(params);
+  // Loss = mean over all N positions; grad_scale scales every gradient (micro-batch accumulation).
+  const float dlogit_scale = grad_scale / float(ws.N);
+  std::vector<double> sums(ws.shards.size());
+  ws.for_shards(pool, [&](Shard& shard, int t) {
+    LlamaWeights* target = &grads;
+    if (t > 0) {
+      target = &ws.private_grads[t - 1];
+      zero_weights(*target);
+    }
+    sums[t] = shard_step(params, target, inputs, targets, ws.config, rope, shard, dlogit_scale, pool);
+  });
+  if (ws.batch_parallel()) reduce_private_grads(grads, ws.private_grads, pool);
+  double sum = 0;
+  for (double s : sums) sum += s;
+  return float(sum / double(ws.N));
+}
+
+void train_forward_logits(const LlamaWeights& params, const uint32_t* inputs, int64_t batch, int64_t seq,
+                          TrainWorkspace& workspace, float* logits) {
+  TrainWorkspace::Impl& ws = workspace.impl();
+  check_call(params, inputs, inputs, batch, seq, ws, "train_forward_logits");
+  ThreadPool& pool = ThreadPool::global();
+  ws.prepare(pool);
+  const RopeTable& rope = ws.rope_for(params);
+  const LlamaConfig& c = ws.config;
+  ws.for_shards(pool, [&](Shard& shard, int) {
+    forward_body(params, inputs + shard.b0 * ws.T, c, rope, shard, pool);
+    matmul_forward(shard.xnf.data(), params.output_matrix().data<float>(), logits + shard.b0 * ws.T * c.vocab_size,
+                   shard.N, c.dim, c.vocab_size, pool);
+  });
 }
 
 void zero_weights(LlamaWeights& weights) {
