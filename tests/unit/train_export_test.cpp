@@ -93,6 +93,17 @@ TEST(TrainExportTest, ExportedGgufMatchesTrainingForward) {
     sum += (mx + std::log(z)) - row[targets[p]];
   }
   const double inference_loss = sum / seq;
+  // And the logits themselves: training forward vs inference forward, max-abs error over max-abs.
+  std::vector<float> train_logits(static_cast<size_t>(seq * 257));
+  train_forward_logits(ck.params, inputs.data(), 1, seq, ws, train_logits.data());
+  double max_abs = 0, max_err = 0;
+  for (int64_t p = 0; p < seq; ++p)
+    for (int64_t v = 0; v < 257; ++v) {
+      const double a = train_logits[p * 257 + v], b = logits[p][v].get<double>();
+      max_abs = std::max(max_abs, std::abs(a));
+      max_err = std::max(max_err, std::abs(a - b));
+    }
+  EXPECT_LE(max_err, 1e-5 * max_abs) << "max error " << max_err << " of max " << max_abs;
   EXPECT_NEAR(inference_loss, train_loss, 1e-5 * train_loss)
       << "inference " << inference_loss << " training " << train_loss;
   // Trained a little: below the uniform 257-way loss.
