@@ -10,6 +10,7 @@
 #include "flame/core/memory.h"
 #include "flame/core/progress.h"
 #include "flame/core/thread_pool.h"
+#include "flame/tokenizer/corpus.h"
 #include "flame/tokenizer/tokenizer.h"
 #include "flame/train/hash.h"
 
@@ -22,19 +23,16 @@ std::string tokenizer_fingerprint(const std::string& tokenizer_path) {
 
 namespace {
 
-// Piece boundaries: after a "\n\n" near every `target` bytes (or at `target` when there is none).
+// Pieces cut where the pre-tokenizer always cuts (tokenizer/corpus.h), so encoding them separately
+// gives exactly the ids of encoding the whole text.
 std::vector<std::string_view> split_pieces(std::string_view text, size_t target) {
   std::vector<std::string_view> pieces;
   size_t begin = 0;
-  while (begin < text.size()) {
-    size_t end = std::min(text.size(), begin + target);
-    if (end < text.size()) {
-      const size_t para = text.find("\n\n", end);
-      if (para != std::string_view::npos && para - end < target) end = para + 2;
-    }
-    pieces.push_back(text.substr(begin, end - begin));
-    begin = end;
+  for (size_t cut : tokenizer::safe_cut_points(text, target)) {
+    pieces.push_back(text.substr(begin, cut - begin));
+    begin = cut;
   }
+  pieces.push_back(text.substr(begin));
   return pieces;
 }
 

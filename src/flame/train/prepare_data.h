@@ -1,7 +1,8 @@
 #pragma once
 // `flame data`: a text corpus -> token shards (train/shards.h). The corpus is cut into ~1 MB pieces
-// at paragraph boundaries ("\n\n"), the pieces are encoded in parallel (ordinary text, no BOS, no
-// special tokens) and written in corpus order, so the result does not depend on the thread count.
+// where the pre-tokenizer always cuts (tokenizer/corpus.h: the ids equal encoding the whole text),
+// the pieces are encoded in parallel (ordinary text, no BOS, no special tokens) and written in
+// corpus order, so the result does not depend on the thread count.
 //
 //   PrepareDataOptions o{.corpus = "data/corpus/small.txt", .tokenizer = "runs/tok.gguf", .out_dir = "runs/data"};
 //   Manifest m = prepare_data(o);   // progress with rate and ETA on stderr

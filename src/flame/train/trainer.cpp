@@ -35,14 +35,17 @@ double train_flops_per_token(const LlamaConfig& c, int64_t seq) {
          12.0 * static_cast<double>(c.n_layers * c.n_heads * c.head_dim * seq);
 }
 
+void print_above_progress(const std::string& text) {
+  static const bool tty = isatty(fileno(stderr));
+  fmt::print(stderr, "{}{}\n", tty ? "\r\x1b[K" : "", text);
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// One line above the live progress line (which redraws itself on its next update).
 void say(const std::string& text) {
-  static const bool tty = isatty(fileno(stderr));
-  fmt::print(stderr, "{}{}\n", tty ? "\r\x1b[K" : "", text);
+  print_above_progress(text);
 }
 
 LrSchedule make_schedule(const TrainConfig& c) {
@@ -215,14 +218,33 @@ TrainResult run_training(const TrainOptions& options) {
     const auto step_start = Clock::now();
     zero_weights(grads);
     double loss_sum = 0;
+    nlohmann::json batch_inputs = nlohmann::json::array(), batch_targets = nlohmann::json::array();
     for (int64_t micro = 0; micro < cfg.grad_accum; ++micro) {
       train_data.next_batch(inputs.data(), targets.data());
+      if (!options.dump_grads.empty())
+        for (int64_t b = 0; b < cfg.batch; ++b) {
+          batch_inputs.push_back(
+              std::vector<uint32_t>(inputs.begin() + b * cfg.seq, inputs.begin() + (b + 1) * cfg.seq));
+          batch_targets.push_back(
+              std::vector<uint32_t>(targets.begin() + b * cfg.seq, targets.begin() + (b + 1) * cfg.seq));
+        }
       loss_sum += train_forward_backward(params, grads, inputs.data(), targets.data(), cfg.batch, cfg.seq, workspace,
                                          1.0f / static_cast<float>(cfg.grad_accum));
     }
     const float loss = static_cast<float>(loss_sum / static_cast<double>(cfg.grad_accum));
     if (!options.dump_grads.empty()) {
-      write_hf_safetensors(options.dump_grads, grads);
+      // The batch and loss go into the metadata so another implementation can reproduce the step.
+      const nlohmann::json shape = {{"dim", model.dim},           {"layers", model.n_layers},
+                                    {"heads", model.n_heads},     {"kv", model.n_kv_heads},
+                                    {"head_dim", model.head_dim}, {"ffn", model.ffn_dim},
+                                    {"vocab", model.vocab_size},  {"eps", model.norm_eps},
+                                    {"theta", model.rope_theta},  {"tied", model.tied_embeddings}};
+      write_hf_safetensors(options.dump_grads, grads,
+                           {{"flame.loss", fmt::format("{}", loss)},
+                            {"flame.inputs", batch_inputs.dump()},
+                            {"flame.targets", batch_targets.dump()},
+                            {"flame.config", shape.dump()},
+                            {"flame.step", std::to_string(state.step + 1)}});
       say(fmt::format("wrote the gradients of step {} (loss {:.6f}) to {}", state.step + 1, loss, options.dump_grads));
       result.step = state.step;
       result.last_loss = loss;
@@ -278,7 +300,7 @@ TrainResult run_training(const TrainOptions& options) {
           100 * window_tokens / window_seconds * flops_per_token / (options.peak_gflops * 1e9)));
       window_tokens = window_seconds = 0;
       val_text = fmt::format(" | val {:.3f}", val);
-      if (options.on_eval) options.on_eval(step, val);
+      if (options.on_eval) options.on_eval(step, val, params);
       (void)eval_start;
     }
     progress.set_suffix(fmt::format("loss {:.3f}{} | {} tok/s | lr {:.1e}", loss, val_text, si(smoothed_rate), lr));

@@ -15,6 +15,7 @@
 #include <functional>
 #include <string>
 
+#include "flame/model/weights.h"
 #include "flame/train/train_config.h"
 
 namespace flame {
@@ -24,8 +25,8 @@ struct TrainOptions {
   std::string resume_dir;      // a run folder (or checkpoint .gguf) to continue from
   std::string dump_grads;      // after the first step's backward, write every gradient (HF names) here
   double peak_gflops = 133.0;  // fp32 GEMM peak for MFU (measured OpenBLAS, 2 threads, this machine)
-  // Called after each validation with (step, validation loss); e.g. to print generated samples.
-  std::function<void(int64_t step, double val_loss)> on_eval;
+  // Called after each validation with (step, validation loss, parameters); e.g. to print samples.
+  std::function<void(int64_t step, double val_loss, const LlamaWeights& params)> on_eval;
 };
 
 struct TrainResult {
@@ -38,7 +39,10 @@ struct TrainResult {
 
 TrainResult run_training(const TrainOptions& options);
 
+// Prints a line above the live progress line (which redraws itself on its next update).
+void print_above_progress(const std::string& text);
+
 // FLOPs per trained token: 6 x matmul parameters + attention (12 x layers x attention width x seq).
-double train_flops_per_token(const struct LlamaConfig& config, int64_t seq);
+double train_flops_per_token(const LlamaConfig& config, int64_t seq);
 
 }  // namespace flame
