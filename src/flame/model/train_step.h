@@ -18,7 +18,7 @@
 namespace flame {
 
 class TrainWorkspace {
-public:
+ public:
   TrainWorkspace(const LlamaConfig& config, int64_t batch, int64_t seq);
   ~TrainWorkspace();
   TrainWorkspace(TrainWorkspace&&) noexcept;
@@ -28,7 +28,7 @@ public:
   struct Impl;
   Impl& impl() { return *impl_; }
 
-private:
+ private:
   std::unique_ptr<Impl> impl_;
 };
 
@@ -37,6 +37,11 @@ float train_forward_backward(const LlamaWeights& params, LlamaWeights& grads, co
                              float grad_scale = 1.0f);
 float train_forward_loss(const LlamaWeights& params, const uint32_t* inputs, const uint32_t* targets, int64_t batch,
                          int64_t seq, TrainWorkspace& ws);
+
+// Logits of every position, [batch*seq, vocab] row-major (for checking export and inference against
+// the training forward pass; training itself never materialises them).
+void train_forward_logits(const LlamaWeights& params, const uint32_t* inputs, int64_t batch, int64_t seq,
+                          TrainWorkspace& ws, float* logits);
 
 // Sets every tensor of `weights` to zero.
 void zero_weights(LlamaWeights& weights);

@@ -1,0 +1,41 @@
+#pragma once
+// Softmax cross-entropy for training, and its fusion with the output projection.
+//
+//   cross_entropy_forward(logits, targets, losses, lse, N, V, pool);
+//   cross_entropy_backward(logits, lse, targets, dlogits, scale, N, V, pool);
+//
+//   // Fused: logits exist one chunk of positions at a time (chunk_rows x V floats), never [N, V].
+//   std::vector<float> chunk(classifier_chunk_rows(V, N) * V);
+//   double loss_sum = classifier_forward_backward(x, w, targets, N, C, V, chunk.data(),
+//                                                 classifier_chunk_rows(V, N), dx, dw, scale, pool);
+//
+// Shapes: logits, dlogits [N, V] (N = B*T); targets, losses, lse [N]; x, dx [N, C]; w, dw [V, C].
+// Saved for backward (unfused): the logits and lse (log-sum-exp per position).
+#include <cstdint>
+
+#include "flame/core/thread_pool.h"
+
+namespace flame {
+
+// losses[n] = lse[n] - logits[n, targets[n]],  lse[n] = log(sum_v exp(logits[n, v]))
+void cross_entropy_forward(const float* logits, const uint32_t* targets, float* losses, float* lse, int64_t N,
+                           int64_t V, ThreadPool& pool);
+
+// dlogits[n, v] = (softmax(logits[n])[v] - [v == targets[n]]) * scale. dlogits may alias logits.
+void cross_entropy_backward(const float* logits, const float* lse, const uint32_t* targets, float* dlogits, float scale,
+                            int64_t N, int64_t V, ThreadPool& pool);
+
+// Rows per chunk for the fused classifier: about 8 MB of logits, at least 16 rows, at most N.
+int64_t classifier_chunk_rows(int64_t V, int64_t N);
+
+// Sum over positions of the cross-entropy of softmax(x W^T) (no gradients).
+double classifier_forward(const float* x, const float* w, const uint32_t* targets, int64_t N, int64_t C, int64_t V,
+                          float* chunk, int64_t chunk_rows, ThreadPool& pool);
+
+// Same sum, and per chunk: dlogits = (softmax - onehot) * scale, dx = dlogits W (overwrites),
+// dw += dlogits^T x (chunks in order, so deterministic).
+double classifier_forward_backward(const float* x, const float* w, const uint32_t* targets, int64_t N, int64_t C,
+                                   int64_t V, float* chunk, int64_t chunk_rows, float* dx, float* dw, float scale,
+                                   ThreadPool& pool);
+
+}  // namespace flame
