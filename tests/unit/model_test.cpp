@@ -211,5 +211,18 @@ TEST(InferenceSession, DecodeAfterPromptEqualsOneLongPrompt) {
   EXPECT_THROW(session.forward(&bad, 1, 0), ArgumentError);
 }
 
+TEST(InferenceSession, PromptLongerThanOneBatchEqualsTwoHalves) {
+  // 700 tokens run as chunks of kMaxBatch (512 + 188) inside forward; compare with 350 + 350.
+  InferenceSession session(random_weights(synthetic_config("tiny"), DType::F32, 4), 1024);
+  std::vector<int32_t> tokens(700);
+  for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<int32_t>((i * 37 + 11) % 512);
+  const Tensor all = session.forward(tokens.data(), 700, 0, true).clone();
+  session.reset();
+  session.forward(tokens.data(), 350, 0);
+  const Tensor second = session.forward(tokens.data() + 350, 350, 350, true).clone();
+  for (int64_t r : {0, 161, 349})
+    for (int64_t i = 0; i < all.dim(1); ++i) EXPECT_NEAR(second.row<float>(r)[i], all.row<float>(350 + r)[i], 1e-4);
+}
+
 }  // namespace
 }  // namespace flame

@@ -15,19 +15,12 @@
 
 namespace flame {
 
-KvCache::KvCache(const LlamaConfig& c, int64_t capacity) : capacity_(capacity) {
-  const int64_t kv_dim = c.n_kv_heads * c.head_dim;
-  for (int64_t l = 0; l < c.n_layers; ++l) {
-    keys_.push_back(Tensor::empty(DType::F32, {capacity, kv_dim}));
-    values_.push_back(Tensor::empty(DType::F32, {capacity, kv_dim}));
-  }
-}
-
-size_t KvCache::nbytes() const {
-  size_t total = 0;
-  for (const auto& t : keys_) total += 2 * t.nbytes();
-  return total;
-}
+KvCache::KvCache(const LlamaConfig& c, int64_t capacity)
+    : capacity_(capacity),
+      n_layers_(c.n_layers),
+      layer_floats_(capacity * c.n_kv_heads * c.head_dim),
+      // new float[] leaves large blocks as untouched anonymous pages (no memset).
+      storage_(new float[static_cast<size_t>(2 * c.n_layers * capacity * c.n_kv_heads * c.head_dim)]) {}
 
 namespace {
 
