@@ -131,7 +131,7 @@ function randomAssigned() {
 }
 const FRAGMENTS = [
   () => repeat(1 + int(12), () => caseVariant(pick(WORDS)) + (int(6) ? " " : pick([", ", ". ", "! ", "; "]))),
-  () => caseVariant(pick(WORDS)) + pick(CONTRACTIONS) + (int(2) ? " " : ""),
+  () => caseVariant(pick(WORDS)) + pick(CONTRACTIONS) + pick([" ", "", caseVariant(pick(WORDS))]),
   () => pick(["I", "you", "WE", "They", "she"]) + pick(CONTRACTIONS) + " " + pick(WORDS),
   () => pick(CODE),
   () => pick(CODE) + "\n" + " ".repeat(int(9)) + pick(CODE),
