@@ -144,3 +144,83 @@ TEST(LlamaLogitsReference, PromptLongerThanContextIsAClearError) {
 
 }  // namespace
 }  // namespace flame
+
+namespace flame {
+namespace {
+
+std::string token_arg(const std::vector<int32_t>& tokens, size_t n) {
+  std::string s;
+  for (size_t i = 0; i < n; ++i) s += (i ? "," : "") + std::to_string(tokens[i]);
+  return s;
+}
+
+TEST(LlamaLogitsCli, LogitsJsonMatchesPyTorchForLastAndAllPositions) {
+  for (const auto& c : reference_cases()) {
+    if (c.name != "odd_dim96_ffn352_bf16" && c.name != "mha_hd128_untied_f32") continue;
+    SCOPED_TRACE(c.name);
+    const auto last = test::run_cli("logits -m " + test::shell_quote(c.gguf) + " --tokens " + token_arg(c.tokens, 7));
+    ASSERT_EQ(last.exit_code, 0) << last.err;
+    const auto row = nlohmann::json::parse(last.out).get<std::vector<float>>();
+    ASSERT_EQ(static_cast<int64_t>(row.size()), c.vocab);
+    EXPECT_LT(relative_error(c, row.data(), 6, 1), kTolerance);
+
+    const auto all =
+        test::run_cli("logits -t 1 --all -m " + test::shell_quote(c.gguf) + " --tokens " + token_arg(c.tokens, 5));
+    ASSERT_EQ(all.exit_code, 0) << all.err;
+    const auto rows = nlohmann::json::parse(all.out).get<std::vector<std::vector<float>>>();
+    ASSERT_EQ(rows.size(), 5u);
+    std::vector<float> flat;
+    for (const auto& r : rows) flat.insert(flat.end(), r.begin(), r.end());
+    EXPECT_LT(relative_error(c, flat.data(), 0, 5), kTolerance);
+  }
+}
+
+TEST(LlamaLogitsCli, RunIsDeterministicPerSeedAndErrorsAreClean) {
+  const auto& c = reference_cases()[0];
+  const std::string model = "-m " + test::shell_quote(c.gguf);
+  const std::string args = "run " + model + " --tokens 1,2,3 -n 12 --temp 0.9 --top-k 20 --seed 7";
+  const auto a = test::run_cli(args), b = test::run_cli(args + " -t 1");
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_EQ(nlohmann::json::parse(a.out).size(), 12u);
+  const auto greedy = test::run_cli("run " + model + " --tokens 1,2,3 -n 4 --temp 0");
+  ASSERT_EQ(greedy.exit_code, 0) << greedy.err;
+  const auto greedy_ids = nlohmann::json::parse(greedy.out).get<std::vector<int32_t>>();
+  ASSERT_EQ(greedy_ids.size(), 4u);
+  // Greedy's first id is the argmax of flame's own logits for the same prompt.
+  const auto logits = test::run_cli("logits " + model + " --tokens 1,2,3");
+  const auto row = nlohmann::json::parse(logits.out).get<std::vector<float>>();
+  EXPECT_EQ(greedy_ids[0], std::max_element(row.begin(), row.end()) - row.begin());
+
+  const auto missing = test::run_cli("run -m /nonexistent.gguf --tokens 1 -n 1");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("/nonexistent.gguf"), std::string::npos) << missing.err;
+  const auto bad_token = test::run_cli("logits " + model + " --tokens 1,x");
+  EXPECT_EQ(bad_token.exit_code, 1);
+  EXPECT_NE(bad_token.err.find("\"x\" is not a token id"), std::string::npos) << bad_token.err;
+  const auto out_of_vocab = test::run_cli("logits " + model + " --tokens 100000");
+  EXPECT_EQ(out_of_vocab.exit_code, 1);
+  EXPECT_NE(out_of_vocab.err.find("outside the vocabulary"), std::string::npos) << out_of_vocab.err;
+  const auto too_long = test::run_cli("run " + model + " -c 4 --tokens 1,2,3,4,5 -n 1");
+  EXPECT_EQ(too_long.exit_code, 1);
+  EXPECT_NE(too_long.err.find("context"), std::string::npos) << too_long.err;
+}
+
+TEST(LlamaLogitsCli, SynthWritesALoadableLlama3LayoutModel) {
+  const std::string path = test::scratch_dir("llama_cli") + "/tiny_bf16.gguf";
+  const auto synth = test::run_cli("synth --shape tiny --type bf16 --seed 5 -o " + test::shell_quote(path));
+  ASSERT_EQ(synth.exit_code, 0) << synth.err;
+  const auto reader = gguf::Reader::open(path);
+  const LlamaWeights w = LlamaWeights::from_gguf(reader);
+  EXPECT_EQ(w.token_embd.dtype(), DType::BF16);
+  EXPECT_EQ(w.layers[0].attn_norm.dtype(), DType::F32);
+  EXPECT_TRUE(w.rope_freqs.defined());
+  const auto bench = test::run_cli("bench -m " + test::shell_quote(path) + " -p 8 -n 4 -r 1 --membw-mib 16 --json");
+  ASSERT_EQ(bench.exit_code, 0) << bench.err;
+  const auto j = nlohmann::json::parse(bench.out);
+  EXPECT_GT(j["tg"]["tok_s_mean"].get<double>(), 0);
+  EXPECT_GT(j["read_bandwidth_bytes_s"].get<double>(), 0);
+}
+
+}  // namespace
+}  // namespace flame

@@ -9,6 +9,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <vector>
 
@@ -133,18 +134,64 @@ void matmul(const Tensor& weight, const float* x, float* y, int64_t m, ThreadPoo
     return;
   }
   if (m < kGemmMinRows) {
-    const bool fast = use_avx2();
-    split_rows(pool, n, work, [&](int64_t b, int64_t e) {
-      if (fast)
-        detail::gemv_rows_avx2(type, w, stride, x, y, m, k, n, b, e);
-      else
-        detail::gemv_rows_scalar(type, w, stride, x, y, m, k, n, b, e);
-    });
+    matmul_shared_input({{weight, y}}, x, m, pool);
     return;
   }
   single_threaded_blas();
   pool.parallel_for(
       n, [&](int64_t b, int64_t e) { gemm_rows(type, w, stride, x, y, m, k, n, b, e); }, 16);
+}
+
+void matmul_shared_input(std::initializer_list<MatmulOutput> products, const float* x, int64_t m, ThreadPool& pool) {
+  bool streamable = m < kGemmMinRows && !force_scalar();
+  int64_t k = -1, total_rows = 0;
+  for (const auto& p : products) {
+    const DType t = p.weight.dtype();
+    streamable &= p.weight.ndim() == 2 && (t == DType::F32 || t == DType::F16 || t == DType::BF16);
+    if (p.weight.ndim() == 2) {
+      if (k >= 0 && p.weight.dim(1) != k)
+        throw ArgumentError("matmul_shared_input", fmt::format("weights disagree on k: {} vs {}", k, p.weight.dim(1)));
+      k = p.weight.dim(1);
+      total_rows += p.weight.dim(0);
+    }
+  }
+  if (!streamable) {  // prompt, quantized or oracle: one product at a time
+    for (const auto& p : products) matmul(p.weight, x, p.y, m, pool);
+    return;
+  }
+  // Decode: rows of every weight form one list of chunks that threads take in turn.
+  struct Segment {
+    const Tensor* weight;
+    float* y;
+    int64_t first_chunk, chunks;
+  };
+  constexpr int64_t kChunkRows = 32;
+  std::vector<Segment> segments;
+  int64_t total_chunks = 0;
+  for (const auto& p : products) {
+    const int64_t chunks = (p.weight.dim(0) + kChunkRows - 1) / kChunkRows;
+    segments.push_back({&p.weight, p.y, total_chunks, chunks});
+    total_chunks += chunks;
+  }
+  const bool fast = use_avx2();
+  std::atomic<int64_t> next{0};
+  auto work = [&](int, int) {
+    size_t seg = 0;
+    for (int64_t c = next.fetch_add(1, std::memory_order_relaxed); c < total_chunks;
+         c = next.fetch_add(1, std::memory_order_relaxed)) {
+      while (c >= segments[seg].first_chunk + segments[seg].chunks) ++seg;
+      const Segment& s = segments[seg];
+      const int64_t n = s.weight->dim(0), b = (c - s.first_chunk) * kChunkRows, e = std::min(n, b + kChunkRows);
+      if (fast)
+        detail::gemv_rows_avx2(s.weight->dtype(), s.weight->data(), s.weight->row_bytes(), x, s.y, m, k, n, b, e);
+      else
+        detail::gemv_rows_scalar(s.weight->dtype(), s.weight->data(), s.weight->row_bytes(), x, s.y, m, k, n, b, e);
+    }
+  };
+  if (m * total_rows * k < kMinParallelWork)
+    work(0, 1);
+  else
+    pool.run(work);
 }
 
 }  // namespace flame

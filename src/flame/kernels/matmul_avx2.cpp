@@ -31,21 +31,22 @@ inline float to_f32(const uint16_t v, DType type) {
 // One weight row against up to kMaxM input rows at once, so the row is read from memory once.
 constexpr int kMaxM = 4;
 
+// x holds M rows `ldx` floats apart; dots their first `k` (a multiple of 8) elements with the row.
 template <int M, class Load>
-void dot_rows(const float* x, int64_t k, Load load_w, float (&out)[kMaxM]) {
+void dot_rows(const float* x, int64_t ldx, int64_t k, Load load_w, float (&out)[kMaxM]) {
   __m256 acc0[M], acc1[M];
   for (int i = 0; i < M; ++i) acc0[i] = acc1[i] = _mm256_setzero_ps();
   int64_t j = 0;
   for (; j + 16 <= k; j += 16) {
     const __m256 w0 = load_w(j), w1 = load_w(j + 8);
     for (int i = 0; i < M; ++i) {
-      acc0[i] = _mm256_fmadd_ps(w0, load8(x + i * k + j), acc0[i]);
-      acc1[i] = _mm256_fmadd_ps(w1, load8(x + i * k + j + 8), acc1[i]);
+      acc0[i] = _mm256_fmadd_ps(w0, load8(x + i * ldx + j), acc0[i]);
+      acc1[i] = _mm256_fmadd_ps(w1, load8(x + i * ldx + j + 8), acc1[i]);
     }
   }
   for (; j + 8 <= k; j += 8) {
     const __m256 w0 = load_w(j);
-    for (int i = 0; i < M; ++i) acc0[i] = _mm256_fmadd_ps(w0, load8(x + i * k + j), acc0[i]);
+    for (int i = 0; i < M; ++i) acc0[i] = _mm256_fmadd_ps(w0, load8(x + i * ldx + j), acc0[i]);
   }
   for (int i = 0; i < M; ++i) out[i] = hsum(_mm256_add_ps(acc0[i], acc1[i]));
 }
@@ -60,13 +61,13 @@ void gemv_block(DType type, const void* weights, size_t row_stride, const float*
     if (type == DType::F32) {
       const float* w = reinterpret_cast<const float*>(row);
       dot_rows<M>(
-          x, k8, [w](int64_t j) { return load8(w + j); }, out);
+          x, k, k8, [w](int64_t j) { return load8(w + j); }, out);
       for (int i = 0; i < M; ++i)
         for (int64_t j = k8; j < k; ++j) out[i] += w[j] * x[i * k + j];
     } else {
       const uint16_t* w = reinterpret_cast<const uint16_t*>(row);
       dot_rows<M>(
-          x, k8, [w, type](int64_t j) { return load8(w + j, type); }, out);
+          x, k, k8, [w, type](int64_t j) { return load8(w + j, type); }, out);
       for (int i = 0; i < M; ++i)
         for (int64_t j = k8; j < k; ++j) out[i] += to_f32(w[j], type) * x[i * k + j];
     }

@@ -15,19 +15,12 @@
 
 namespace flame {
 
-KvCache::KvCache(const LlamaConfig& c, int64_t capacity) : capacity_(capacity) {
-  const int64_t kv_dim = c.n_kv_heads * c.head_dim;
-  for (int64_t l = 0; l < c.n_layers; ++l) {
-    keys_.push_back(Tensor::empty(DType::F32, {capacity, kv_dim}));
-    values_.push_back(Tensor::empty(DType::F32, {capacity, kv_dim}));
-  }
-}
-
-size_t KvCache::nbytes() const {
-  size_t total = 0;
-  for (const auto& t : keys_) total += 2 * t.nbytes();
-  return total;
-}
+KvCache::KvCache(const LlamaConfig& c, int64_t capacity)
+    : capacity_(capacity),
+      n_layers_(c.n_layers),
+      layer_floats_(capacity * c.n_kv_heads * c.head_dim),
+      // new float[] leaves large blocks as untouched anonymous pages (no memset).
+      storage_(new float[static_cast<size_t>(2 * c.n_layers * capacity * c.n_kv_heads * c.head_dim)]) {}
 
 namespace {
 
@@ -117,9 +110,7 @@ void InferenceSession::attention_block(int64_t layer, int64_t n, int64_t pos) {
   for_rows(n, [&](int64_t b, int64_t e) {
     rmsnorm(x_.data() + b * c.dim, w.attn_norm.data<float>(), h_.data() + b * c.dim, e - b, c.dim, c.norm_eps);
   });
-  matmul(w.wq, h_.data(), q_.data(), n);
-  matmul(w.wk, h_.data(), keys, n);
-  matmul(w.wv, h_.data(), values, n);
+  matmul_shared_input({{w.wq, q_.data()}, {w.wk, keys}, {w.wv, values}}, h_.data(), n);
   for_rows(n, [&](int64_t b, int64_t e) {
     rope_apply(q_.data() + b * q_dim, e - b, c.n_heads, c.head_dim, rope_, pos + b);
     rope_apply(keys + b * kv_dim, e - b, c.n_kv_heads, c.head_dim, rope_, pos + b);
@@ -136,8 +127,7 @@ void InferenceSession::ffn_block(int64_t layer, int64_t n) {
   for_rows(n, [&](int64_t b, int64_t e) {
     rmsnorm(x_.data() + b * c.dim, w.ffn_norm.data<float>(), h_.data() + b * c.dim, e - b, c.dim, c.norm_eps);
   });
-  matmul(w.w_gate, h_.data(), gate_.data(), n);
-  matmul(w.w_up, h_.data(), up_.data(), n);
+  matmul_shared_input({{w.w_gate, gate_.data()}, {w.w_up, up_.data()}}, h_.data(), n);
   for_rows(n, [&](int64_t b, int64_t e) {
     swiglu(gate_.data() + b * c.ffn_dim, up_.data() + b * c.ffn_dim, gate_.data() + b * c.ffn_dim, (e - b) * c.ffn_dim);
   });

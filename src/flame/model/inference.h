@@ -13,6 +13,7 @@
 //   x += ffn(rmsnorm(x))            SwiGLU: down(silu(gate(h)) * up(h))
 //   logits = output(rmsnorm(x))
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "flame/core/tensor.h"
@@ -21,18 +22,20 @@
 
 namespace flame {
 
-// Keys and values of every layer, float, [capacity][n_kv_heads * head_dim] per layer.
+// Keys and values of every layer, float, [capacity][n_kv_heads * head_dim] per layer. The storage
+// is left uninitialised (positions are written before they are read), so pages become resident only
+// as positions are used: a 4096-token cache costs memory only for the tokens actually run.
 class KvCache {
  public:
   KvCache(const LlamaConfig& config, int64_t capacity);
   int64_t capacity() const { return capacity_; }
-  float* keys(int64_t layer) { return keys_[layer].data<float>(); }
-  float* values(int64_t layer) { return values_[layer].data<float>(); }
-  size_t nbytes() const;
+  float* keys(int64_t layer) { return storage_.get() + (2 * layer) * layer_floats_; }
+  float* values(int64_t layer) { return storage_.get() + (2 * layer + 1) * layer_floats_; }
+  size_t nbytes() const { return static_cast<size_t>(2 * n_layers_ * layer_floats_) * sizeof(float); }
 
  private:
-  int64_t capacity_;
-  std::vector<Tensor> keys_, values_;
+  int64_t capacity_, n_layers_, layer_floats_;
+  std::unique_ptr<float[]> storage_;
 };
 
 class InferenceSession {
