@@ -85,9 +85,8 @@ void matmul_quant(const Tensor& weight, const float* x, float* y, int64_t m, Thr
   if (scratch.size() < act_row_bytes * m) scratch.resize(act_row_bytes * m);
   uint8_t* act = scratch.data();
   const quant::Kernels& act_kern = quant::kernels(kern.act_type);
-  pool.parallel_for(m, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) act_kern.quantize(x + i * k, act + i * act_row_bytes, k);
-  });
+  // A few rows are quantized on the calling thread: a pool round-trip costs more than the work.
+  for (int64_t i = 0; i < m; ++i) act_kern.quantize(x + i * k, act + i * act_row_bytes, k);
 
   const quant::DotFn dot = kern.dot();
   pool.parallel_for(
