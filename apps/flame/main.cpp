@@ -24,7 +24,9 @@ void add_threads_option(CLI::App& app, int& threads) {
   app.add_option("-t,--threads", threads, "Threads (default: physical cores)")->check(CLI::Range(0, 1024));
 }
 
-void apply_threads(int threads) { ThreadPool::set_global_threads(threads); }
+void apply_threads(int threads) {
+  ThreadPool::set_global_threads(threads);
+}
 
 }  // namespace flame::cli
 

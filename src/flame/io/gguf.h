@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -45,7 +46,7 @@ const char* value_type_name(ValueType t);
 
 // A metadata value: a scalar, a string, or an array of one element type (arrays of arrays allowed).
 class Value {
-public:
+ public:
   Value() = default;
   static Value u8(uint8_t v);
   static Value i8(int8_t v);
@@ -81,11 +82,17 @@ public:
   std::vector<int64_t> as_ints() const;
   std::vector<double> as_floats() const;
 
-private:
+ private:
+  static Value unsigned_of(ValueType type, uint64_t v);
+  static Value signed_of(ValueType type, int64_t v);
+
   ValueType type_ = ValueType::U8;
   ValueType array_type_ = ValueType::U8;
   std::variant<uint64_t, int64_t, double, bool, std::string, std::vector<Value>> data_;
 };
+
+// Short human-readable rendering: strings quoted (long ones cut), arrays as `type[n] [a, b, ...]`.
+std::string format_value(const Value& value, size_t max_items = 8);
 
 struct TensorInfo {
   std::string name;
@@ -96,7 +103,7 @@ struct TensorInfo {
 };
 
 class Reader {
-public:
+ public:
   // Maps and validates the whole header and tensor table. Throws IoError or FormatError.
   static Reader open(const std::string& path);
 
@@ -112,6 +119,9 @@ public:
   std::optional<int64_t> get_int(const std::string& key) const;
   std::optional<double> get_float(const std::string& key) const;
   std::optional<std::string> get_string(const std::string& key) const;
+  std::optional<bool> get_bool(const std::string& key) const;
+  // Byte offset in the file where the key's entry starts (for error messages), 0 if absent.
+  uint64_t metadata_offset(const std::string& key) const;
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const TensorInfo* find_tensor(const std::string& name) const;
@@ -119,17 +129,22 @@ public:
   Tensor tensor(const std::string& name) const;
   const std::shared_ptr<MappedFile>& file() const { return file_; }
 
-private:
+ private:
   std::shared_ptr<MappedFile> file_;
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;
   uint64_t data_offset_ = 0;
   std::vector<std::pair<std::string, Value>> metadata_;
+  std::vector<uint64_t> metadata_offsets_;  // parallel to metadata_
+  std::unordered_map<std::string, size_t> metadata_index_;
   std::vector<TensorInfo> tensors_;
+  std::unordered_map<std::string, size_t> tensor_index_;
+
+  friend class ReaderParser;
 };
 
 class Writer {
-public:
+ public:
   explicit Writer(uint32_t alignment = 32);
   // Sets (or replaces) a metadata key; keys are written in first-set order.
   void set(const std::string& key, Value value);
@@ -138,7 +153,7 @@ public:
   // Writes GGUF v3 to `path` atomically: temp file in the same folder, fsync, rename.
   void write(const std::string& path) const;
 
-private:
+ private:
   uint32_t alignment_;
   std::vector<std::pair<std::string, Value>> metadata_;
   std::vector<std::pair<std::string, Tensor>> tensors_;

@@ -7,6 +7,7 @@
 //
 //   matmul(layer.wq, x.data<float>(), q.data<float>(), n_tokens);
 #include <cstdint>
+#include <initializer_list>
 
 #include "flame/core/tensor.h"
 #include "flame/core/thread_pool.h"
@@ -14,5 +15,17 @@
 namespace flame {
 
 void matmul(const Tensor& weight, const float* x, float* y, int64_t m, ThreadPool& pool = ThreadPool::global());
+
+// Several products of the same input x[m,k] (Q/K/V, or gate/up), y_i[m,n_i] = x . W_i^T. Bitwise
+// the same results as separate matmul calls; for decode it is one pool dispatch instead of one per
+// weight, and rows are handed out in chunks so a descheduled thread delays the step by one chunk.
+//
+//   matmul_shared_input({{layer.wq, q}, {layer.wk, k}, {layer.wv, v}}, h, n_tokens);
+struct MatmulOutput {
+  const Tensor& weight;
+  float* y;
+};
+void matmul_shared_input(std::initializer_list<MatmulOutput> products, const float* x, int64_t m,
+                         ThreadPool& pool = ThreadPool::global());
 
 }  // namespace flame

@@ -19,13 +19,14 @@ void LlamaConfig::validate() const {
   positive("context_length", context_length);
   positive("head_dim", head_dim);
   if (n_heads % n_kv_heads != 0)
-    throw ArgumentError("LlamaConfig",
-                        fmt::format("n_kv_heads ({}) must divide n_heads ({})", n_kv_heads, n_heads));
+    throw ArgumentError("LlamaConfig", fmt::format("n_kv_heads ({}) must divide n_heads ({})", n_kv_heads, n_heads));
   if (head_dim % 2 != 0) throw ArgumentError("LlamaConfig", fmt::format("head_dim ({}) must be even", head_dim));
   if (rope_dim <= 0 || rope_dim > head_dim || rope_dim % 2 != 0)
-    throw ArgumentError("LlamaConfig", fmt::format("rope_dim ({}) must be even and at most head_dim ({})", rope_dim, head_dim));
+    throw ArgumentError("LlamaConfig",
+                        fmt::format("rope_dim ({}) must be even and at most head_dim ({})", rope_dim, head_dim));
   if (!(norm_eps > 0)) throw ArgumentError("LlamaConfig", fmt::format("norm_eps must be positive, got {}", norm_eps));
-  if (!(rope_theta > 0)) throw ArgumentError("LlamaConfig", fmt::format("rope_theta must be positive, got {}", rope_theta));
+  if (!(rope_theta > 0))
+    throw ArgumentError("LlamaConfig", fmt::format("rope_theta must be positive, got {}", rope_theta));
 }
 
 int64_t LlamaConfig::n_matmul_params() const {

@@ -8,6 +8,10 @@
 #include <string>
 
 namespace flame {
+namespace gguf {
+class Reader;
+class Writer;
+}  // namespace gguf
 
 struct RopeScaling {
   // Llama 3.1/3.2 "llama3" frequency scaling; factor == 0 means none.
@@ -31,7 +35,15 @@ struct LlamaConfig {
   float norm_eps = 1e-5f;      // attention.layer_norm_rms_epsilon
   float rope_theta = 500000.0f;
   RopeScaling rope_scaling;
-  bool tied_embeddings = false;  // true when output.weight is absent
+  bool tied_embeddings = false;      // true when output.weight is absent
+  float rope_position_scale = 1.0f;  // "linear" rope scaling: positions times this (1/factor)
+
+  // From `llama.*` metadata (model/config_gguf.cpp). Throws FormatError naming a missing key,
+  // UnsupportedError for a non-llama architecture. Tied embeddings: no output.weight tensor.
+  // Llama 3 scaling from `rope_freqs.weight` sets rope_scaling.factor to its largest divisor.
+  static LlamaConfig from_gguf(const gguf::Reader& reader);
+  // Writes the `general.architecture` and `llama.*` keys llama.cpp's converter writes.
+  void to_gguf(gguf::Writer& writer) const;
 
   void validate() const;
   // Parameters of the model (embedding counted once when tied).

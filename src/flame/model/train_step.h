@@ -18,7 +18,7 @@
 namespace flame {
 
 class TrainWorkspace {
-public:
+ public:
   TrainWorkspace(const LlamaConfig& config, int64_t batch, int64_t seq);
   ~TrainWorkspace();
   TrainWorkspace(TrainWorkspace&&) noexcept;
@@ -28,7 +28,7 @@ public:
   struct Impl;
   Impl& impl() { return *impl_; }
 
-private:
+ private:
   std::unique_ptr<Impl> impl_;
 };
 

@@ -49,12 +49,17 @@ struct LlamaWeights {
   static LlamaWeights from_gguf(const gguf::Reader& reader);
   // Owning, zero-filled F32 tensors for every parameter (rope_freqs excluded: it is not trained).
   static LlamaWeights allocate(const LlamaConfig& config);
+  // Every parameter's GGUF name and shape for a config, in for_each order (nothing allocated).
+  static std::vector<std::pair<std::string, Shape>> parameter_shapes(const LlamaConfig& config);
   // Adds config metadata and every tensor (GGUF names) to a writer.
   void to_gguf(gguf::Writer& writer) const;
 
   // Every defined parameter with its GGUF name, in a fixed order (embeddings, layers, norm, output).
   void for_each(const std::function<void(const std::string& name, Tensor& tensor)>& fn);
   void for_each(const std::function<void(const std::string& name, const Tensor& tensor)>& fn) const;
+  // Per-pair rope frequency divisors: rope_freqs when present, else computed from
+  // config.rope_scaling (Llama 3), else empty (no scaling).
+  std::vector<float> rope_freq_factors() const;
   // The tensor used for the output projection (output, or token_embd when tied).
   const Tensor& output_matrix() const { return config.tied_embeddings ? token_embd : output; }
 };

@@ -1,0 +1,170 @@
+// `flame bench -m MODEL [-p 512] [-n 128] [-t N] [-r 3] [--json]`: prompt processing (pp) and token
+// generation (tg) speed like llama-bench, against the memory-bandwidth bound of decode.
+//
+// tg reads every weight matrix once per token; its bound is (bytes of weights read per token) /
+// (measured read bandwidth). `flame membw` runs the bandwidth probe alone.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <numeric>
+#include <random>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "flame/core/memory.h"
+#include "flame/core/progress.h"
+#include "flame/core/thread_pool.h"
+#include "flame/kernels/membw.h"
+#include "flame/model/inference.h"
+#include "model_options.h"
+
+namespace {
+
+struct Options {
+  std::string model;
+  int64_t prompt = 512, generate = 128;
+  int repetitions = 3, threads = 0;
+  bool json = false;
+  int64_t membw_mib = 1024;
+};
+
+struct Stats {
+  double mean = 0, sd = 0, median = 0;
+};
+Stats stats(const std::vector<double>& v) {
+  Stats s;
+  if (v.empty()) return s;
+  s.mean = std::accumulate(v.begin(), v.end(), 0.0) / v.size();
+  double sq = 0;
+  for (double x : v) sq += (x - s.mean) * (x - s.mean);
+  s.sd = v.size() > 1 ? std::sqrt(sq / (v.size() - 1)) : 0;
+  std::vector<double> sorted = v;
+  std::sort(sorted.begin(), sorted.end());
+  const size_t h = sorted.size() / 2;
+  s.median = sorted.size() % 2 ? sorted[h] : 0.5 * (sorted[h - 1] + sorted[h]);
+  return s;
+}
+
+double seconds(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Bytes of weights a decode step reads: every matrix (and norm) once, one embedding row.
+double weight_bytes_per_token(const flame::LlamaWeights& w) {
+  double bytes = 0;
+  w.for_each([&](const std::string& name, const flame::Tensor& t) {
+    if (name == "token_embd.weight")
+      bytes += w.config.tied_embeddings ? t.nbytes() : t.row_bytes();
+    else
+      bytes += t.nbytes();
+  });
+  return bytes;
+}
+
+int run_bench(const Options& o) {
+  flame::cli::apply_threads(o.threads);
+  const size_t rss_start = flame::resident_bytes();
+  auto model = flame::cli::load_model(o.model);
+  const double weight_bytes = weight_bytes_per_token(model.weights);
+  const int64_t context = std::max<int64_t>(o.prompt, o.generate) + 1;
+  flame::InferenceSession session(std::move(model.weights), context);
+  const size_t rss_load = flame::resident_bytes();
+
+  std::mt19937 rng(1234);
+  const int64_t vocab = session.config().vocab_size;
+  std::vector<int32_t> tokens(static_cast<size_t>(std::max<int64_t>(o.prompt, 1)));
+  for (auto& t : tokens) t = static_cast<int32_t>(rng() % vocab);
+
+  // Warm-up: touches every weight page once (mmap) and the caches.
+  session.forward(tokens.data(), std::min<int64_t>(o.prompt > 0 ? o.prompt : 1, 16), 0);
+  const size_t rss_warm = flame::resident_bytes();
+
+  // Bandwidth is probed inside every repetition, next to the tg run it bounds, so a shared or busy
+  // machine affects both alike; the fraction of the bound compares their medians.
+  std::vector<double> pp, tg, bw;
+  for (int r = 0; r < o.repetitions; ++r) {
+    if (o.prompt > 0) {
+      session.reset();
+      const auto t0 = std::chrono::steady_clock::now();
+      session.forward(tokens.data(), o.prompt, 0);
+      pp.push_back(o.prompt / seconds(t0));
+    }
+    if (o.generate > 0) {
+      session.reset();
+      int32_t token = tokens[0];
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int64_t i = 0; i < o.generate; ++i) {
+        const flame::Tensor& logits = session.forward(&token, 1, i);
+        token = static_cast<int32_t>(std::max_element(logits.data<float>(), logits.data<float>() + vocab) -
+                                     logits.data<float>());
+      }
+      tg.push_back(o.generate / seconds(t0));
+    }
+    bw.push_back(flame::measure_read_bandwidth(static_cast<size_t>(o.membw_mib) << 20, 2));
+  }
+  const size_t rss_end = flame::resident_bytes();
+  const Stats pps = stats(pp), tgs = stats(tg), bws = stats(bw);
+  const double bandwidth = bws.median;
+  const double bound = bandwidth / weight_bytes;
+  const int threads = flame::ThreadPool::global().size();
+
+  if (o.json) {
+    nlohmann::json j = {
+        {"model", o.model},
+        {"threads", threads},
+        {"repetitions", o.repetitions},
+        {"config", session.config().summary()},
+        {"pp",
+         {{"tokens", o.prompt},
+          {"tok_s_mean", pps.mean},
+          {"tok_s_sd", pps.sd},
+          {"tok_s_median", pps.median},
+          {"runs", pp}}},
+        {"tg",
+         {{"tokens", o.generate},
+          {"tok_s_mean", tgs.mean},
+          {"tok_s_sd", tgs.sd},
+          {"tok_s_median", tgs.median},
+          {"runs", tg}}},
+        {"weight_bytes_per_token", weight_bytes},
+        {"read_bandwidth_bytes_s", bandwidth},
+        {"tg_bound_tok_s", bound},
+        {"tg_fraction_of_bound", tgs.mean / bound},
+        {"rss_bytes", {{"start", rss_start}, {"after_load", rss_load}, {"after_warmup", rss_warm}, {"end", rss_end}}}};
+    fmt::print("{}\n", j.dump(2));
+    return 0;
+  }
+  fmt::print("model: {}\n{}\nthreads: {}  repetitions: {}\n", o.model, session.config().summary(), threads,
+             o.repetitions);
+  fmt::print("| test   |        tok/s |\n|--------|--------------|\n");
+  if (o.prompt > 0) fmt::print("| pp{:<4} | {:7.2f} ± {:5.2f} |\n", o.prompt, pps.mean, pps.sd);
+  if (o.generate > 0) fmt::print("| tg{:<4} | {:7.2f} ± {:5.2f} |\n", o.generate, tgs.mean, tgs.sd);
+  fmt::print("weights read per token: {}\n", flame::human_bytes(weight_bytes));
+  fmt::print("read bandwidth ({} threads, median of {} probes): {}/s -> tg bound {:.2f} tok/s\n", threads, bw.size(),
+             flame::human_bytes(bandwidth), bound);
+  fmt::print("median tg {:.2f} tok/s reaches {:.0f}% of the bound ({:.2f}x from it)\n", tgs.median,
+             100.0 * tgs.median / bound, bound / tgs.median);
+  fmt::print("RSS: start {}, after load {}, after warm-up {}, end {}\n", flame::human_bytes(rss_start),
+             flame::human_bytes(rss_load), flame::human_bytes(rss_warm), flame::human_bytes(rss_end));
+  return 0;
+}
+
+flame::cli::Registration reg{
+    "bench", "Measure prompt and generation speed against the bandwidth bound", [](CLI::App& app) {
+      auto o = std::make_shared<Options>();
+      app.add_option("-m,--model", o->model, "GGUF model")->required();
+      app.add_option("-p,--n-prompt", o->prompt, "Prompt tokens (0 = skip)")->capture_default_str();
+      app.add_option("-n,--n-gen", o->generate, "Generated tokens (0 = skip)")->capture_default_str();
+      app.add_option("-r,--repetitions", o->repetitions, "Repetitions")
+          ->check(CLI::PositiveNumber)
+          ->capture_default_str();
+      app.add_option("--membw-mib", o->membw_mib, "Bandwidth probe buffer (MiB)")->capture_default_str();
+      app.add_flag("--json", o->json, "JSON output");
+      flame::cli::add_threads_option(app, o->threads);
+      return [o] { return run_bench(*o); };
+    }};
+
+}  // namespace

@@ -1,0 +1,55 @@
+#pragma once
+// Options and helpers shared by the model subcommands (run, logits, bench): loading a model and
+// reading `--tokens 1,2,3`. Text prompts (-p) plug in here once a tokenizer is available.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "flame/core/error.h"
+#include "flame/io/gguf.h"
+#include "flame/model/weights.h"
+
+namespace flame::cli {
+
+// "1,2, 3" -> {1, 2, 3}; a bad entry is an ArgumentError naming it.
+inline std::vector<int32_t> parse_token_list(const std::string& text) {
+  std::vector<int32_t> ids;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) {
+      size_t used = 0;
+      long long v = -1;
+      try {
+        v = std::stoll(item, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != item.size() || v < 0 || v > INT32_MAX)
+        throw ArgumentError("--tokens", fmt::format("\"{}\" is not a token id", item));
+      ids.push_back(static_cast<int32_t>(v));
+    }
+    start = end + 1;
+  }
+  if (ids.empty()) throw ArgumentError("--tokens", "no token ids given");
+  return ids;
+}
+
+struct LoadedModel {
+  gguf::Reader reader;
+  LlamaWeights weights;
+};
+
+inline LoadedModel load_model(const std::string& path) {
+  auto reader = gguf::Reader::open(path);
+  LlamaWeights weights = LlamaWeights::from_gguf(reader);
+  return {std::move(reader), std::move(weights)};
+}
+
+}  // namespace flame::cli

@@ -1,0 +1,41 @@
+#include "flame/kernels/membw.h"
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include "flame/core/cpu.h"
+#include "flame/core/memory.h"
+
+namespace flame {
+namespace detail {
+float stream_sum_scalar(const float* p, size_t n) {
+  float s = 0;
+  for (size_t i = 0; i < n; ++i) s += p[i];
+  return s;
+}
+}  // namespace detail
+
+double measure_read_bandwidth(size_t bytes, int passes, ThreadPool& pool) {
+  const size_t n = bytes / sizeof(float) / 64 * 64;
+  auto buffer = AlignedBuffer::allocate(n * sizeof(float));  // zeroed: every page is really backed
+  const float* data = reinterpret_cast<const float*>(buffer->data());
+  const bool fast = cpu().has_avx2_fma() && !force_scalar();
+  std::vector<float> sinks(static_cast<size_t>(pool.size()));
+  double best = 0;
+  for (int pass = 0; pass < std::max(passes, 1); ++pass) {
+    const auto t0 = std::chrono::steady_clock::now();
+    pool.run([&](int t, int nt) {
+      const auto [b, e] = ThreadPool::split(static_cast<int64_t>(n), t, nt, 64);
+      if (b < e)
+        sinks[t] += fast ? detail::stream_sum_avx2(data + b, e - b) : detail::stream_sum_scalar(data + b, e - b);
+    });
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, static_cast<double>(n * sizeof(float)) / s);
+  }
+  volatile float keep = sinks[0];
+  (void)keep;
+  return best;
+}
+
+}  // namespace flame
