@@ -210,6 +210,11 @@ TEST(AdamWTest, ClipsGlobalNormAndDecaysOnlyMatrices) {
   EXPECT_FLOAT_EQ(params.output_norm.data<float>()[2], 2.0f);
   EXPECT_FLOAT_EQ(params.layers[0].wq.data<float>()[0], 1.9f);
   EXPECT_EQ(opt.step_count(), 1);
+  grads.layers[0].wq.data<float>()[3] = std::nanf("");
+  const float before = params.layers[0].wq.data<float>()[0];
+  EXPECT_TRUE(std::isnan(opt.step(params, grads, 0.1f)));
+  EXPECT_EQ(opt.step_count(), 1);
+  EXPECT_EQ(params.layers[0].wq.data<float>()[0], before);
   int states = 0;
   opt.for_each_state([&](const std::string& name, Tensor&) { states += name.rfind("adam_", 0) == 0; });
   EXPECT_EQ(states, 2 * (1 + 9 + 1 + 1));

@@ -75,6 +75,7 @@ float AdamW::step(LlamaWeights& params, const LlamaWeights& grads, float lr, Thr
           "AdamW", fmt::format("tensor {} has shape {} / grad {}, optimizer state {}", i, shape_str(p[i]->shape()),
                                shape_str(g[i]->shape()), shape_str(m[i]->shape())));
   const double norm = global_grad_norm(grads, pool);
+  if (!std::isfinite(norm)) return float(norm);  // NaN/Inf gradients: no update, step not counted
   // Clipping multiplies the gradient inside the update instead of rewriting the gradients.
   float clip = 1.0f;
   if (options_.grad_clip > 0) clip = float(std::min(1.0, double(options_.grad_clip) / (norm + 1e-6)));
