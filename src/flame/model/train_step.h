@@ -1,9 +1,10 @@
 #pragma once
 // Training forward/backward of the Llama model over F32 LlamaWeights, as explicit x_forward /
-// x_backward kernels (llm.c style). The same architecture as model/forward (inference).
+// x_backward kernels (llm.c style). The same model as model/inference.h (checked by
+// tests/unit/train_inference_parity_test.cpp).
 //
-//   TrainWorkspace ws(config, batch, seq);
-//   grads.zero();  // or keep accumulating across micro-batches
+//   TrainWorkspace ws(config, batch, seq);          // seq <= config.context_length
+//   zero_weights(grads);                             // or keep accumulating across micro-batches
 //   float loss = train_forward_backward(params, grads, inputs, targets, batch, seq, ws);
 //   float eval = train_forward_loss(params, inputs, targets, batch, seq, ws);
 //
