@@ -1,15 +1,22 @@
 #pragma once
 // Training forward/backward of the Llama model over F32 LlamaWeights, as explicit x_forward /
-// x_backward kernels (llm.c style). The same architecture as model/forward (inference).
+// x_backward kernels (llm.c style). The same model as model/inference.h (checked by
+// tests/unit/train_inference_parity_test.cpp).
 //
-//   TrainWorkspace ws(config, batch, seq);
-//   grads.zero();  // or keep accumulating across micro-batches
+//   TrainWorkspace ws(config, batch, seq);          // seq <= config.context_length
+//   zero_weights(grads);                             // or keep accumulating across micro-batches
 //   float loss = train_forward_backward(params, grads, inputs, targets, batch, seq, ws);
 //   float eval = train_forward_loss(params, inputs, targets, batch, seq, ws);
 //
 // inputs/targets: batch*seq token ids, row-major [batch][seq]. Loss is the mean cross-entropy over
 // all batch*seq positions. Gradients are ADDED into `grads` (accumulation), scaled by `grad_scale`
 // (use 1/micro_batches for gradient accumulation). Deterministic for a given thread count.
+//
+// Threads (ThreadPool::global()): when batch >= threads, each thread runs forward and backward of
+// its own sequences with single-threaded kernels (two synchronisations per step; one extra F32
+// gradient copy per extra thread, reduced in thread order); otherwise every kernel is split over
+// the pool. OpenBLAS is set to one thread (kernels/matmul_train.h) in both modes.
+// Kernels: kernels/{embedding,rmsnorm,matmul,rope,attention,swiglu,cross_entropy}_train.h.
 #include <cstdint>
 #include <memory>
 

@@ -41,6 +41,8 @@ class AdamW {
   // p -= lr * wd * p (2-D only); m, v updated with g; p -= lr * m_hat / (sqrt(v_hat) + eps).
   // `grads` is not modified (clipping is applied inside the update).
   // Returns the global gradient norm before clipping. Increments step_count().
+  // A NaN or Inf norm (any non-finite gradient) changes nothing: params, m, v and step_count()
+  // stay as they were, and the non-finite norm is returned for the caller to report.
   float step(LlamaWeights& params, const LlamaWeights& grads, float lr, ThreadPool& pool = ThreadPool::global());
 
   int64_t step_count() const { return step_; }
