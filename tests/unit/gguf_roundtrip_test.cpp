@@ -154,6 +154,24 @@ TEST(GgufRoundTrip, CustomAlignmentIsWrittenAndHonoured) {
   for (const auto& t : r.tensors()) EXPECT_EQ(t.offset % 256, 0u) << t.name;
 }
 
+TEST(GgufRoundTrip, MisalignedDataIsCopiedAlignedNotViewed) {
+  const std::string path = test::scratch_dir("gguf_roundtrip") + "/align1.gguf";
+  gguf::Writer w(1);  // legal: alignment 1 packs tensors back to back
+  Tensor byte = patterned(DType::I8, {1}, 3);
+  Tensor f32 = patterned(DType::F32, {2, 3}, 4);
+  w.add_tensor("byte", byte);
+  w.add_tensor("f32", f32);
+  w.write(path);
+  auto r = gguf::Reader::open(path);
+  EXPECT_EQ(r.alignment(), 1u);
+  ASSERT_NE(r.find_tensor("f32")->offset % 4, 0u);
+  const Tensor t = r.tensor("f32");
+  EXPECT_FALSE(t.is_view());
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data()) % 4, 0u);
+  EXPECT_EQ(std::memcmp(t.data(), f32.data(), f32.nbytes()), 0);
+  EXPECT_TRUE(r.tensor("byte").is_view());
+}
+
 TEST(GgufRoundTrip, AtomicWriteLeavesNoTempFilesAndReplaces) {
   const std::string dir = test::scratch_dir("gguf_atomic");
   for (const auto& e : std::filesystem::directory_iterator(dir)) std::filesystem::remove(e.path());

@@ -125,7 +125,9 @@ class Reader {
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const TensorInfo* find_tensor(const std::string& name) const;
-  // Zero-copy view into the mapping; the tensor keeps the mapping alive. Throws if missing.
+  // Zero-copy view into the mapping; the tensor keeps the mapping alive. Throws if missing. (Only a
+  // file whose alignment leaves the bytes misaligned for the type, e.g. general.alignment = 2 with
+  // F32 data, gets an aligned copy instead; see io/mapped_view.h.)
   Tensor tensor(const std::string& name) const;
   const std::shared_ptr<MappedFile>& file() const { return file_; }
 

@@ -11,6 +11,7 @@
 #include "flame/core/error.h"
 #include "flame/io/gguf.h"
 #include "flame/io/gguf_format.h"
+#include "flame/io/mapped_view.h"
 
 namespace flame::gguf {
 namespace {
@@ -428,7 +429,7 @@ const TensorInfo* Reader::find_tensor(const std::string& name) const {
 Tensor Reader::tensor(const std::string& name) const {
   const TensorInfo* info = find_tensor(name);
   if (!info) throw FormatError(path(), fmt::format("tensor \"{}\"", name), 0, "tensor is missing from the file");
-  return Tensor::view(info->dtype, info->shape, file_->data() + info->offset, file_);
+  return io::mapped_tensor(info->dtype, info->shape, file_, info->offset);
 }
 
 }  // namespace flame::gguf

@@ -54,7 +54,8 @@ class Reader {
   // In data order (increasing offset).
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const TensorInfo* find(const std::string& name) const;
-  // Zero-copy view (keeps the mapping alive). Throws FormatError if missing, UnsupportedError when
+  // Zero-copy view (keeps the mapping alive; an aligned copy only when an unpadded header leaves the
+  // bytes misaligned for the dtype). Throws FormatError if missing, UnsupportedError when
   // the dtype has no flame DType (U8, BOOL, F8_*, ...).
   Tensor tensor(const std::string& name) const;
   const std::shared_ptr<MappedFile>& file() const { return file_; }
@@ -74,7 +75,8 @@ class Writer {
   void set_metadata(const std::string& key, const std::string& value);
   // F32/F16/BF16/F64/I8/I16/I32/I64 tensors; names unique and not "__metadata__".
   void add_tensor(const std::string& name, const Tensor& tensor);
-  // Header padded with spaces so the data section starts 8-byte aligned; tensors in insertion order.
+  // Header padded with spaces so the data section starts 8-byte aligned; header entries in insertion
+  // order, data widest dtype first so every tensor is aligned for its type.
   void write(const std::string& path) const;
 
  private:

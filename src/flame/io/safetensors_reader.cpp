@@ -10,6 +10,7 @@
 #include <set>
 
 #include "flame/core/error.h"
+#include "flame/io/mapped_view.h"
 #include "flame/io/safetensors.h"
 
 namespace flame::safetensors {
@@ -214,7 +215,7 @@ Tensor Reader::tensor(const std::string& name) const {
   if (!info->dtype)
     throw UnsupportedError(
         fmt::format("{}: tensor \"{}\" has dtype {}, which flame cannot compute with", path(), name, info->dtype_name));
-  return Tensor::view(*info->dtype, info->shape, file_->data() + info->offset, file_);
+  return io::mapped_tensor(*info->dtype, info->shape, file_, info->offset);
 }
 
 }  // namespace flame::safetensors

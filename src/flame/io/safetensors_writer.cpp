@@ -2,6 +2,7 @@
 // tensors back to back, written through AtomicFile.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "flame/core/error.h"
@@ -38,11 +39,24 @@ void Writer::write(const std::string& path) const {
     for (const auto& [k, v] : metadata_) meta[k] = v;
     header["__metadata__"] = meta;
   }
+  // Data laid out widest element first (as the reference writer does), so every tensor starts
+  // aligned for its type once the data section is 8-byte aligned; the header keeps insertion order.
+  std::vector<size_t> order(tensors_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return dtype_size(from_dtype(tensors_[a].second.dtype())) > dtype_size(from_dtype(tensors_[b].second.dtype()));
+  });
+  std::vector<uint64_t> offsets(tensors_.size());
   uint64_t offset = 0;
-  for (const auto& [name, t] : tensors_) {
-    header[name] = {
-        {"dtype", from_dtype(t.dtype())}, {"shape", t.shape()}, {"data_offsets", {offset, offset + t.nbytes()}}};
-    offset += t.nbytes();
+  for (size_t i : order) {
+    offsets[i] = offset;
+    offset += tensors_[i].second.nbytes();
+  }
+  for (size_t i = 0; i < tensors_.size(); ++i) {
+    const auto& [name, t] = tensors_[i];
+    header[name] = {{"dtype", from_dtype(t.dtype())},
+                    {"shape", t.shape()},
+                    {"data_offsets", {offsets[i], offsets[i] + t.nbytes()}}};
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
@@ -51,7 +65,7 @@ void Writer::write(const std::string& path) const {
   io::AtomicFile out(path);
   out.write(&header_bytes, 8);
   out.write(text);
-  for (const auto& [name, t] : tensors_) out.write(t.data(), t.nbytes());
+  for (size_t i : order) out.write(tensors_[i].second.data(), tensors_[i].second.nbytes());
   out.commit();
 }
 
