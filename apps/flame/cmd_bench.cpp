@@ -84,7 +84,7 @@ int run_bench(const Options& o) {
 
   // Bandwidth is probed inside every repetition, next to the tg run it bounds, so a shared or busy
   // machine affects both alike; the fraction of the bound compares their medians.
-  std::vector<double> pp, tg, bw;
+  std::vector<double> pp, tg, bw, tg_cpu, bw_cpu;
   for (int r = 0; r < o.repetitions; ++r) {
     if (o.prompt > 0) {
       session.reset();
@@ -96,17 +96,22 @@ int run_bench(const Options& o) {
       session.reset();
       int32_t token = tokens[0];
       const auto t0 = std::chrono::steady_clock::now();
+      const double c0 = flame::process_cpu_seconds();
       for (int64_t i = 0; i < o.generate; ++i) {
         const flame::Tensor& logits = session.forward(&token, 1, i);
         token = static_cast<int32_t>(std::max_element(logits.data<float>(), logits.data<float>() + vocab) -
                                      logits.data<float>());
       }
       tg.push_back(o.generate / seconds(t0));
+      tg_cpu.push_back(o.generate / ((flame::process_cpu_seconds() - c0) / flame::ThreadPool::global().size()));
     }
-    bw.push_back(flame::measure_read_bandwidth(static_cast<size_t>(o.membw_mib) << 20, 2));
+    const auto probe = flame::measure_read_bandwidth_both(static_cast<size_t>(o.membw_mib) << 20, 2);
+    bw.push_back(probe.wall_bytes_per_s);
+    bw_cpu.push_back(probe.cpu_bytes_per_s);
   }
   const size_t rss_end = flame::resident_bytes();
-  const Stats pps = stats(pp), tgs = stats(tg), bws = stats(bw);
+  const Stats pps = stats(pp), tgs = stats(tg), bws = stats(bw), tgc = stats(tg_cpu), bwc = stats(bw_cpu);
+  const double bound_cpu = bwc.median / weight_bytes;
   const double bandwidth = bws.median;
   const double bound = bandwidth / weight_bytes;
   const int threads = flame::ThreadPool::global().size();
@@ -147,6 +152,9 @@ int run_bench(const Options& o) {
              flame::human_bytes(bandwidth), bound);
   fmt::print("median tg {:.2f} tok/s reaches {:.0f}% of the bound ({:.2f}x from it)\n", tgs.median,
              100.0 * tgs.median / bound, bound / tgs.median);
+  fmt::print("CPU-time view (shared machine): tg {:.2f} tok/s, bandwidth {}/s, bound {:.2f} tok/s, {:.0f}% ({:.2f}x)\n",
+             tgc.median, flame::human_bytes(bwc.median), bound_cpu, 100.0 * tgc.median / bound_cpu,
+             bound_cpu / tgc.median);
   fmt::print("RSS: start {}, after load {}, after warm-up {}, end {}\n", flame::human_bytes(rss_start),
              flame::human_bytes(rss_load), flame::human_bytes(rss_warm), flame::human_bytes(rss_end));
   return 0;

@@ -92,17 +92,18 @@ TEST(MatmulKernel, FastAndScalarPathsMatchFloat64ForEveryTypeAndShape) {
 TEST(MatmulKernel, Avx2RowKernelMatchesScalarTwinDirectly) {
   if (!cpu().has_avx2_fma()) GTEST_SKIP() << "no AVX2/FMA/F16C";
   for (DType type : {DType::F32, DType::F16, DType::BF16}) {
-    const int64_t n = 19, k = 531, m = 6;
-    const Tensor w = random_weight(type, n, k, 3);
-    const auto x = random_floats(static_cast<size_t>(m * k), 4);
-    std::vector<float> a(static_cast<size_t>(m * n)), b(a.size());
-    detail::gemv_rows_avx2(type, w.data(), w.row_bytes(), x.data(), a.data(), m, k, n, 0, n);
-    detail::gemv_rows_scalar(type, w.data(), w.row_bytes(), x.data(), b.data(), m, k, n, 0, n);
-    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-4 * (1 + std::abs(b[i])));
-    std::vector<float> ca(static_cast<size_t>(n * k)), cb(ca.size());
-    detail::rows_to_f32_avx2(type, w.data(), w.row_bytes(), ca.data(), n, k);
-    detail::rows_to_f32_scalar(type, w.data(), w.row_bytes(), cb.data(), n, k);
-    EXPECT_EQ(ca, cb) << dtype_name(type);  // conversion is exact
+    for (auto [n, k, m] : {std::tuple<int64_t, int64_t, int64_t>{19, 531, 6}, {13, 531, 1}, {9, 40, 1}}) {
+      const Tensor w = random_weight(type, n, k, 3);
+      const auto x = random_floats(static_cast<size_t>(m * k), 4);
+      std::vector<float> a(static_cast<size_t>(m * n)), b(a.size());
+      detail::gemv_rows_avx2(type, w.data(), w.row_bytes(), x.data(), a.data(), m, k, n, 0, n);
+      detail::gemv_rows_scalar(type, w.data(), w.row_bytes(), x.data(), b.data(), m, k, n, 0, n);
+      for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-4 * (1 + std::abs(b[i])));
+      std::vector<float> ca(static_cast<size_t>(n * k)), cb(ca.size());
+      detail::rows_to_f32_avx2(type, w.data(), w.row_bytes(), ca.data(), n, k);
+      detail::rows_to_f32_scalar(type, w.data(), w.row_bytes(), cb.data(), n, k);
+      EXPECT_EQ(ca, cb) << dtype_name(type);  // conversion is exact
+    }
   }
 }
 

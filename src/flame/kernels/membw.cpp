@@ -1,5 +1,7 @@
 #include "flame/kernels/membw.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <vector>
@@ -16,22 +18,36 @@ float stream_sum_scalar(const float* p, size_t n) {
 }
 }  // namespace detail
 
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 double measure_read_bandwidth(size_t bytes, int passes, ThreadPool& pool) {
+  return measure_read_bandwidth_both(bytes, passes, pool).wall_bytes_per_s;
+}
+
+ReadBandwidth measure_read_bandwidth_both(size_t bytes, int passes, ThreadPool& pool) {
   const size_t n = bytes / sizeof(float) / 64 * 64;
   auto buffer = AlignedBuffer::allocate(n * sizeof(float));  // zeroed: every page is really backed
   const float* data = reinterpret_cast<const float*>(buffer->data());
   const bool fast = cpu().has_avx2_fma() && !force_scalar();
   std::vector<float> sinks(static_cast<size_t>(pool.size()));
-  double best = 0;
+  ReadBandwidth best;
   for (int pass = 0; pass < std::max(passes, 1); ++pass) {
     const auto t0 = std::chrono::steady_clock::now();
+    const double c0 = process_cpu_seconds();
     pool.run([&](int t, int nt) {
       const auto [b, e] = ThreadPool::split(static_cast<int64_t>(n), t, nt, 64);
       if (b < e)
         sinks[t] += fast ? detail::stream_sum_avx2(data + b, e - b) : detail::stream_sum_scalar(data + b, e - b);
     });
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    best = std::max(best, static_cast<double>(n * sizeof(float)) / s);
+    const double cpu = (process_cpu_seconds() - c0) / pool.size();
+    const double moved = static_cast<double>(n * sizeof(float));
+    best.wall_bytes_per_s = std::max(best.wall_bytes_per_s, moved / s);
+    best.cpu_bytes_per_s = std::max(best.cpu_bytes_per_s, moved / cpu);
   }
   volatile float keep = sinks[0];
   (void)keep;
