@@ -2,8 +2,9 @@
 # flame's Llama 3 tokenizer against Meta's reference (tiktoken with the real Llama 3 ranks shipped
 # by llama3-tokenizer-js and Meta's split pattern), on 50,000 generated lines of varied text, through
 # both a tokenizer.json and a GGUF holding the same vocabulary, merges (derived from the ranks) and
-# special tokens. Also: decode(encode(x)) == x for every line, special tokens parsed only with
-# --special, and the ids of a text full of special tokens equal tiktoken's with specials allowed.
+# special tokens; and the gpt2 pre-tokenizer against tiktoken's GPT-2 encoding. Also:
+# decode(encode(x)) == x for every line, special tokens parsed only with --special, and the ids of a
+# text full of special tokens equal tiktoken's with specials allowed.
 # Needs scripts/setup-node (fails, never skips, when the npm packages are missing).
 set -euo pipefail
 : "${FLAME:?}" "${FLAME_SOURCE_DIR:?}" "${FLAME_SCRATCH:?}"
@@ -32,9 +33,15 @@ compare() {  # $1 tokenizer file
     exit 1
   fi
   echo "ok: $1: 50000/50000 lines equal tiktoken, round trip exact"
+  return 0
 }
 compare "$work/llama3.json"
 compare "$work/llama3.gguf"
+
+# The hand-written gpt2 pre-tokenizer, the same way: tiktoken's r50k_base (GPT-2) ranks and regex.
+node gpt2_reference.mjs tokenizer-json "$work/gpt2.json"
+node gpt2_reference.mjs encode "$work/lines.jsonl" "$work/expected.jsonl"
+compare "$work/gpt2.json"
 
 # Special tokens: recognised with --special (equal to tiktoken with all specials allowed), plain
 # text otherwise (equal to tiktoken's encode_ordinary), BOS from the metadata.

@@ -1,0 +1,97 @@
+// Least-squares scale searches for the k-quants (see quant_search.h).
+#include "flame/kernels/quant_search.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace flame::quant {
+
+float fit_symmetric(int n, int nmax, const float* x, const float* w, int8_t* levels) {
+  float amax = 0.0f, max = 0.0f;
+  for (int i = 0; i < n; ++i) {
+    if (std::fabs(x[i]) > amax) {
+      amax = std::fabs(x[i]);
+      max = x[i];
+    }
+  }
+  if (amax < 1e-30f) {
+    std::fill(levels, levels + n, 0);
+    return 0.0f;
+  }
+  // Mapping the extreme value to -nmax uses the one extra negative level; try nearby step sizes
+  // and keep the one whose least-squares refit explains the most weighted energy.
+  float best_score = -1.0f, best_scale = 0.0f, best_inv = -nmax / max;
+  for (int step = -9; step <= 9; ++step) {
+    const float inv = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(step)) / max;
+    double sum_lx = 0, sum_l2 = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = std::clamp(nearest_int(inv * x[i]), -nmax, nmax - 1);
+      sum_lx += static_cast<double>(w[i]) * x[i] * l;
+      sum_l2 += static_cast<double>(w[i]) * l * l;
+    }
+    if (sum_l2 > 0 && sum_lx * sum_lx / sum_l2 > best_score) {
+      best_score = static_cast<float>(sum_lx * sum_lx / sum_l2);
+      best_scale = static_cast<float>(sum_lx / sum_l2);
+      best_inv = inv;
+    }
+  }
+  for (int i = 0; i < n; ++i)
+    levels[i] = static_cast<int8_t>(std::clamp(nearest_int(best_inv * x[i]), -nmax, nmax - 1));
+  return best_scale;
+}
+
+float fit_with_min(int n, int nmax, const float* x, const float* w, unsigned char* levels, float* min_out) {
+  float lo = x[0], hi = x[0];
+  for (int i = 1; i < n; ++i) {
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
+  }
+  lo = std::min(lo, 0.0f);  // the format subtracts a non-negative min
+  if (hi <= lo) {
+    std::fill(levels, levels + n, 0);
+    *min_out = -lo;
+    return 0.0f;
+  }
+  float best_err = INFINITY, best_scale = (hi - lo) / nmax, best_min = lo;
+  unsigned char trial[256];
+  for (int step = -10; step <= 10; ++step) {
+    const float inv = (static_cast<float>(nmax) + 0.05f * static_cast<float>(step) * nmax / 5.0f) / (hi - lo);
+    // Levels for this step, then the weighted least-squares (scale, offset) for those levels.
+    double sw = 0, sl = 0, sl2 = 0, sx = 0, slx = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = std::clamp(nearest_int(inv * (x[i] - lo)), 0, nmax);
+      trial[i] = static_cast<unsigned char>(l);
+      sw += w[i];
+      sl += w[i] * l;
+      sl2 += static_cast<double>(w[i]) * l * l;
+      sx += w[i] * x[i];
+      slx += static_cast<double>(w[i]) * l * x[i];
+    }
+    const double det = sw * sl2 - sl * sl;
+    if (det <= 0) continue;
+    double scale = (sw * slx - sl * sx) / det;
+    double offset = (sl2 * sx - sl * slx) / det;
+    if (offset > 0) {  // min must be <= 0: refit the scale alone with offset 0
+      offset = 0;
+      scale = sl2 > 0 ? slx / sl2 : 0;
+    }
+    if (scale <= 0) continue;
+    double err = 0;
+    for (int i = 0; i < n; ++i) {
+      const double diff = scale * trial[i] + offset - x[i];
+      err += w[i] * diff * diff;
+    }
+    if (err < best_err) {
+      best_err = static_cast<float>(err);
+      best_scale = static_cast<float>(scale);
+      best_min = static_cast<float>(offset);
+    }
+  }
+  const float inv = best_scale > 0 ? 1.0f / best_scale : 0.0f;
+  for (int i = 0; i < n; ++i)
+    levels[i] = static_cast<unsigned char>(std::clamp(nearest_int((x[i] - best_min) * inv), 0, nmax));
+  *min_out = -best_min;
+  return best_scale;
+}
+
+}  // namespace flame::quant
