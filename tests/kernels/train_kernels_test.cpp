@@ -17,6 +17,7 @@
 #include "flame/kernels/rope_train.h"
 #include "flame/kernels/swiglu_train.h"
 #include "flame/kernels/train_math.h"
+#include "flame/model/config.h"
 
 namespace flame {
 namespace {
@@ -152,8 +153,10 @@ TEST(TrainKernels, RopeBackwardMatchesFiniteDifferences) {
   c.rope_scaling.factor = 8.0f;  // llama3 scaling: some pairs get divisors
   c.rope_scaling.original_context = 64;
   const int64_t B = 2, T = 9, H = 3, hd = 8;
-  const RopeTable table = RopeTable::build(c, T);
-  const auto factors = llama3_rope_freq_factors(c);
+  const auto factors =
+      llama3_freq_factors(c.rope_dim, c.rope_theta, c.rope_scaling.factor, c.rope_scaling.low_freq_factor,
+                          c.rope_scaling.high_freq_factor, c.rope_scaling.original_context);
+  const RopeTable table = RopeTable::make(c.rope_dim, c.rope_theta, factors);
   auto x = random_floats(B * T * H * hd, 9), r = random_floats(B * T * H * hd, 10);
   auto ref = [&](const Vec& xd) {
     Vec y(xd.size());

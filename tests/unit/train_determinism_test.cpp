@@ -6,9 +6,11 @@
 #include <cstring>
 #include <random>
 
+#include "flame/core/cpu.h"
 #include "flame/core/error.h"
 #include "flame/model/train_step.h"
 #include "flame/train/adamw.h"
+#include "flame/train/adamw_update.h"
 #include "flame/train/lr_schedule.h"
 
 namespace flame {
@@ -213,5 +215,27 @@ TEST(AdamWTest, ClipsGlobalNormAndDecaysOnlyMatrices) {
   EXPECT_EQ(states, 2 * (1 + 9 + 1 + 1));
 }
 
+}  // namespace
+}  // namespace flame
+
+namespace flame {
+namespace {
+TEST(AdamWTest, Avx2UpdateMatchesScalar) {
+  if (!cpu().has_avx2_fma()) GTEST_SKIP() << "no AVX2/FMA";
+  const int64_t n = 1003;  // leaves a scalar tail
+  std::mt19937 rng(4);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> p(n), g(n), m(n), v(n);
+  for (int64_t i = 0; i < n; ++i) p[i] = d(rng), g[i] = d(rng), m[i] = 0.1f * d(rng), v[i] = std::abs(d(rng));
+  auto p2 = p, m2 = m, v2 = v;
+  const AdamWScalars s{0.5f, 0.9f, 0.95f, 1e-8f, 0.99f, 1e-2f, 0.3f};
+  avx2::adamw_update(p.data(), g.data(), m.data(), v.data(), n, s);
+  scalar::adamw_update(p2.data(), g.data(), m2.data(), v2.data(), n, s);
+  for (int64_t i = 0; i < n; ++i) {
+    ASSERT_NEAR(p[i], p2[i], 1e-6f * (1 + std::abs(p2[i]))) << i;
+    ASSERT_NEAR(m[i], m2[i], 1e-6f * (1 + std::abs(m2[i]))) << i;
+    ASSERT_NEAR(v[i], v2[i], 1e-6f * (1 + std::abs(v2[i]))) << i;
+  }
+}
 }  // namespace
 }  // namespace flame

@@ -73,7 +73,6 @@ struct TrainWorkspace::Impl {
   std::vector<std::unique_ptr<Shard>> shards;
   std::vector<LlamaWeights> private_grads;  // threads 1.. accumulate here, reduced in thread order
   RopeTable rope;
-  const float* rope_factors = nullptr;  // the rope_freqs the table was built from
   bool rope_built = false;
 
   Impl(const LlamaConfig& c, int64_t batch, int64_t seq) : config(c), B(batch), T(seq), N(batch * seq) {}
@@ -96,11 +95,11 @@ struct TrainWorkspace::Impl {
     while (private_grads.size() + 1 < shards.size()) private_grads.push_back(LlamaWeights::allocate(config));
   }
 
+  // Built on first use (the divisors come from the weights: rope_freqs, or the config's scaling).
   const RopeTable& rope_for(const LlamaWeights& params) {
-    const float* factors = params.rope_freqs.data() ? params.rope_freqs.data<float>() : nullptr;
-    if (!rope_built || factors != rope_factors) {
-      rope = RopeTable::build(config, T, factors);
-      rope_factors = factors;
+    if (!rope_built) {
+      rope =
+          RopeTable::make(config.rope_dim, config.rope_theta, params.rope_freq_factors(), config.rope_position_scale);
       rope_built = true;
     }
     return rope;

@@ -10,6 +10,12 @@
 // inputs/targets: batch*seq token ids, row-major [batch][seq]. Loss is the mean cross-entropy over
 // all batch*seq positions. Gradients are ADDED into `grads` (accumulation), scaled by `grad_scale`
 // (use 1/micro_batches for gradient accumulation). Deterministic for a given thread count.
+//
+// Threads (ThreadPool::global()): when batch >= threads, each thread runs forward and backward of
+// its own sequences with single-threaded kernels (two synchronisations per step; one extra F32
+// gradient copy per extra thread, reduced in thread order); otherwise every kernel is split over
+// the pool. OpenBLAS is set to one thread (kernels/matmul_train.h) in both modes.
+// Kernels: kernels/{embedding,rmsnorm,matmul,rope,attention,swiglu,cross_entropy}_train.h.
 #include <cstdint>
 #include <memory>
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "flame/core/error.h"
+#include "flame/train/adamw_update.h"
 
 namespace flame {
 namespace {
@@ -86,17 +87,10 @@ float AdamW::step(LlamaWeights& params, const LlamaWeights& grads, float lr, Thr
     for (size_t i = 0; i < p.size(); ++i) {
       const float decay = p[i]->ndim() == 2 ? 1.0f - lr * options_.weight_decay : 1.0f;
       float* pw = p[i]->data<float>();
-      const float* gw = g[i]->data<float>();
-      float* mw = m[i]->data<float>();
-      float* vw = v[i]->data<float>();
       const auto [b, e] = ThreadPool::split(p[i]->numel(), tid, nt, 64);
-      for (int64_t j = b; j < e; ++j) {
-        const float gj = gw[j] * clip;
-        mw[j] = b1 * mw[j] + (1.0f - b1) * gj;
-        vw[j] = b2 * vw[j] + (1.0f - b2) * gj * gj;
-        const float denom = std::sqrt(vw[j]) / bc2_sqrt + eps;
-        pw[j] = pw[j] * decay - step_size * mw[j] / denom;
-      }
+      if (b >= e) continue;
+      const AdamWScalars scalars{clip, b1, b2, eps, decay, step_size, bc2_sqrt};
+      adamw_update(pw + b, g[i]->data<float>() + b, m[i]->data<float>() + b, v[i]->data<float>() + b, e - b, scalars);
     }
   });
   return float(norm);
