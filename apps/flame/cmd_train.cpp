@@ -1,4 +1,8 @@
 // `flame train CONFIG.toml [--set key=value ...] [--resume DIR]`: train a Llama model.
+#include <unistd.h>
+
+#include <cstdio>
+
 #include <fmt/format.h>
 
 #include "command.h"
@@ -44,12 +48,14 @@ flame::cli::Registration reg{
           std::string tokenizer = t.config.tokenizer;
           if (tokenizer.empty()) tokenizer = flame::Manifest::load(t.config.data_dir).tokenizer_path;
           samples = std::make_shared<flame::SampleWriter>(tokenizer, o->samples, o->sample_tokens);
-          t.on_eval = [samples](int64_t step, double, const flame::LlamaWeights& params) {
+          const bool tty = isatty(fileno(stderr));
+          t.on_eval = [samples, tty](int64_t step, double, const flame::LlamaWeights& params) {
             for (const auto& text : samples->generate(params)) {
               std::string one_line = text;
               for (char& c : one_line)
                 if (c == '\n') c = ' ';
-              flame::print_above_progress(fmt::format("  sample @{}: \x1b[3m{}\x1b[0m", step, one_line));
+              flame::print_above_progress(tty ? fmt::format("  sample @{}: \x1b[3m{}\x1b[0m", step, one_line)
+                                              : fmt::format("  sample @{}: {}", step, one_line));
             }
           };
         }

@@ -46,6 +46,7 @@ void save_checkpoint(const std::string& dir, const LlamaWeights& params, AdamW& 
   writer.set("flame.train.tokens_seen", gguf::Value::u64(state.tokens_seen));
   writer.set("flame.train.bad_steps", gguf::Value::i64(state.bad_steps));
   writer.set("flame.train.elapsed_seconds", gguf::Value::f64(state.elapsed_seconds));
+  writer.set("flame.train.threads", gguf::Value::i64(state.threads));
   writer.set("flame.train.config_hash", gguf::Value::string(state.config_hash));
   writer.set("flame.train.config", gguf::Value::string(state.config_toml));
   writer.set("flame.train.tokenizer_hash", gguf::Value::string(state.tokenizer_hash));
@@ -72,6 +73,7 @@ Checkpoint load_checkpoint(const std::string& dir_or_file) {
   c.state.tokens_seen = r.at("flame.train.tokens_seen").as_uint();
   c.state.bad_steps = r.at("flame.train.bad_steps").as_int();
   c.state.elapsed_seconds = r.at("flame.train.elapsed_seconds").as_float();
+  c.state.threads = r.at("flame.train.threads").as_int();
   c.state.config_hash = r.at("flame.train.config_hash").as_string();
   c.state.config_toml = r.at("flame.train.config").as_string();
   c.state.tokenizer_hash = r.at("flame.train.tokenizer_hash").as_string();

@@ -24,6 +24,7 @@ struct TrainState {
   uint64_t tokens_seen = 0;
   int64_t bad_steps = 0;       // consecutive skipped (non-finite) steps
   double elapsed_seconds = 0;  // training time before this invocation
+  int64_t threads = 0;         // thread count (results are bitwise reproducible for a given thread count)
   std::string config_hash;     // TrainConfig::trajectory_hash()
   std::string config_toml;     // TrainConfig::to_toml()
   std::string tokenizer_hash;  // Manifest::tokenizer_hash

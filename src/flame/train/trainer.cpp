@@ -90,7 +90,8 @@ void truncate_log(const std::string& path, int64_t step) {
 
 void write_loss_curve(const std::string& log_path, const std::string& svg_path, const std::string& title) {
   std::ifstream in(log_path);
-  ChartSeries train{"train", "#1f77b4", {}}, val{"validation", "#d62728", {}, true};
+  ChartSeries train{"train", "#a6c8e3", {}}, smooth{"train (smoothed)", "#1f77b4", {}},
+      val{"validation", "#d62728", {}, true};
   std::string line;
   while (std::getline(in, line)) {
     try {
@@ -101,7 +102,14 @@ void write_loss_curve(const std::string& log_path, const std::string& svg_path, 
     } catch (const nlohmann::json::exception&) {
     }
   }
-  LineChart chart{title, "step", "cross-entropy loss (nats/token)", {train, val}};
+  // Exponential moving average with bias correction (as TensorBoard smooths), weight 0.9.
+  double ema = 0, weight = 0;
+  for (auto [x, y] : train.points) {
+    ema = 0.9 * ema + 0.1 * y;
+    weight = 0.9 * weight + 0.1;
+    smooth.points.emplace_back(x, ema / weight);
+  }
+  LineChart chart{title, "step", "cross-entropy loss (nats/token)", {train, smooth, val}};
   io::write_file_atomically(svg_path, chart.to_svg());
 }
 
@@ -158,6 +166,11 @@ TrainResult run_training(const TrainOptions& options) {
     state = ck.state;
     truncate_log(log_path, state.step);
     say(fmt::format("resuming {} at step {}", ck.path, state.step));
+    if (state.threads != ThreadPool::global().size())
+      say(fmt::format(
+          "note: the checkpoint was written with {} threads, this run uses {}: the result will not be bitwise "
+          "identical to an uninterrupted run (use -t {})",
+          state.threads, ThreadPool::global().size(), state.threads));
   } else {
     params = LlamaWeights::allocate(model);
     if (!cfg.init_from.empty())
@@ -172,6 +185,7 @@ TrainResult run_training(const TrainOptions& options) {
   state.config_hash = cfg.trajectory_hash();
   state.config_toml = cfg.to_toml();
   state.tokenizer_hash = manifest.tokenizer_hash;
+  state.threads = ThreadPool::global().size();
   train_data.seek(state.data_position);
   io::write_file_atomically((fs::path(cfg.out_dir) / "config.toml").string(), state.config_toml);
 
@@ -289,25 +303,25 @@ TrainResult run_training(const TrainOptions& options) {
     result.last_loss = loss;
 
     const bool last = step == last_step;
-    if (cfg.eval_interval > 0 && (step % cfg.eval_interval == 0 || last)) {
-      const auto eval_start = Clock::now();
+    const bool time_up = cfg.max_minutes > 0 && elapsed() >= cfg.max_minutes * 60.0;
+    const bool interrupted = interrupt_requested();
+    // Evaluate on schedule, and once more when the run stops early so it ends with a val loss.
+    if (cfg.eval_interval > 0 && (step % cfg.eval_interval == 0 || last || time_up || interrupted)) {
       const double val = evaluate();
       result.last_val_loss = val;
       log.write({{"step", step}, {"val_loss", val}});
+      const double window_rate = window_tokens / window_seconds;
       say(fmt::format(
           "step {:>6}  train loss {:.4f}  val loss {:.4f}  (perplexity {:.1f})  lr {:.2e}  {} tok/s  MFU {:.1f}%", step,
-          loss, val, std::exp(val), lr, si(window_tokens / window_seconds),
-          100 * window_tokens / window_seconds * flops_per_token / (options.peak_gflops * 1e9)));
+          loss, val, std::exp(val), lr, si(window_rate),
+          100 * window_rate * flops_per_token / (options.peak_gflops * 1e9)));
       window_tokens = window_seconds = 0;
       val_text = fmt::format(" | val {:.3f}", val);
       if (options.on_eval) options.on_eval(step, val, params);
-      (void)eval_start;
     }
     progress.set_suffix(fmt::format("loss {:.3f}{} | {} tok/s | lr {:.1e}", loss, val_text, si(smoothed_rate), lr));
     progress.update(step);
 
-    const bool time_up = cfg.max_minutes > 0 && elapsed() >= cfg.max_minutes * 60.0;
-    const bool interrupted = interrupt_requested();
     if (last || interrupted || time_up || (cfg.checkpoint_interval > 0 && step % cfg.checkpoint_interval == 0)) {
       save(state.elapsed_seconds + elapsed());
       result.checkpoint = checkpoint_path(cfg.out_dir);
@@ -323,7 +337,9 @@ TrainResult run_training(const TrainOptions& options) {
   progress.finish();
   result.step = state.step;
   const std::string svg = (fs::path(cfg.out_dir) / "loss.svg").string();
-  write_loss_curve(log_path, svg, fmt::format("flame training: {}", model.summary().substr(0, 60)));
+  write_loss_curve(log_path, svg,
+                   fmt::format("{}: dim {}, {} layers, {} heads ({} kv), ffn {}, vocab {}", cfg.out_dir, model.dim,
+                               model.n_layers, model.n_heads, model.n_kv_heads, model.ffn_dim, model.vocab_size));
   say(fmt::format("loss curve: {}", svg));
   return result;
 }
