@@ -110,18 +110,14 @@ BENCHMARK(BM_QuantDot)->Apply(dot_args);
 // Per process CPU-second: on an idle machine with T threads, decode reaches T x this rate unless
 // memory bandwidth caps it first (>= 8.4 GB/s per core: compute is not the limit at 2 threads).
 BENCHMARK(BM_QuantMatVec)
-    ->Apply([](auto* b) { main_types(b, 0); })
-    ->MeasureProcessCPUTime()
-    ->Unit(benchmark::kMillisecond);
+    ->Apply([](auto* b) { main_types(b, 0); }) -> MeasureProcessCPUTime() -> Unit(benchmark::kMillisecond);
 // Rates per process CPU-second (all threads), so a shared, loaded machine still gives comparable
 // per-core numbers; m=7 takes the integer dot-product path, m=512 the dequantize+sgemm path.
 BENCHMARK(BM_QuantPromptMatmul)
     ->Apply([](auto* b) {
       main_types(b, 512);
       main_types(b, 7);
-    })
-    ->MeasureProcessCPUTime()
-    ->Unit(benchmark::kMillisecond);
+    }) -> MeasureProcessCPUTime() -> Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace flame

@@ -77,8 +77,8 @@ float fit_with_min(int n, int nmax, const float* x, const float* w, unsigned cha
     }
     if (scale <= 0) continue;
     // sum w (scale*l + offset - x)^2, expanded over the sums above.
-    const double err = scale * scale * sl2 + 2 * scale * offset * sl - 2 * scale * slx + offset * offset * sw -
-                       2 * offset * sx + sx2;
+    const double err =
+        scale * scale * sl2 + 2 * scale * offset * sl - 2 * scale * slx + offset * offset * sw - 2 * offset * sx + sx2;
     if (err < best_err) {
       best_err = static_cast<float>(err);
       best_scale = static_cast<float>(scale);
