@@ -3,10 +3,13 @@
 // no longer fits. Ctrl-C stops the current reply (the turn is closed, the chat goes on); Ctrl-D or
 // /quit ends; /reset starts a new conversation.
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
-#include <iostream>
 #include <random>
+#include <string>
+
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -22,6 +25,34 @@ namespace {
 std::atomic<bool> g_interrupted{false};
 void on_sigint(int) {
   g_interrupted.store(true);
+}
+
+enum class ReadResult { Line, Interrupted, End };
+
+// Reads one line from standard input with read(2), so that Ctrl-C at the prompt (EINTR, no
+// SA_RESTART) is told apart from end of input; iostreams report both as a failed getline.
+ReadResult read_line(std::string& line) {
+  static std::string pending;
+  line.clear();
+  for (;;) {
+    const auto newline = pending.find('\n');
+    if (newline != std::string::npos) {
+      line = pending.substr(0, newline);
+      pending.erase(0, newline + 1);
+      return ReadResult::Line;
+    }
+    char buf[4096];
+    const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n > 0) {
+      pending.append(buf, static_cast<size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      if (g_interrupted.load()) return ReadResult::Interrupted;
+    } else {  // end of input (or an unreadable stdin): a last unterminated line still counts
+      if (pending.empty()) return ReadResult::End;
+      line.swap(pending);
+      return ReadResult::Line;
+    }
+  }
 }
 
 struct Options {
@@ -59,12 +90,12 @@ int run_chat(Options o) {
     fmt::print(stderr, "> ");
     std::fflush(stderr);
     g_interrupted.store(false);
-    if (!std::getline(std::cin, line)) {
-      if (g_interrupted.load() && !std::cin.eof()) {  // Ctrl-C at the prompt: stay
-        std::cin.clear();
-        fmt::print(stderr, "\n(/quit or Ctrl-D to exit)\n");
-        continue;
-      }
+    const ReadResult got = read_line(line);
+    if (got == ReadResult::Interrupted) {  // Ctrl-C at the prompt: stay
+      fmt::print(stderr, "\n(/quit or Ctrl-D to exit)\n");
+      continue;
+    }
+    if (got == ReadResult::End) {
       fmt::print(stderr, "\n");
       return 0;
     }

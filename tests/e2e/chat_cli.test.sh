@@ -45,7 +45,7 @@ second=$(grep -o "context [0-9]*/120" chat.err | sed -n 2p | grep -o "[0-9]*/" |
 "$FLAME" synth --shape small --type f16 -o small.gguf 2>/dev/null
 "$FLAME" tokenizer-embed small.gguf tok.gguf small_tok.gguf
 rm -f in && mkfifo in
-"$FLAME" chat -m small_tok.gguf -c 400 -n 100000 --temp 0 -t 1 < in > sig.txt 2> sig.err &
+"$FLAME" chat -m small_tok.gguf -c 2048 -n 100000 --temp 0 -t 1 < in > sig.txt 2> sig.err &
 pid=$!
 exec 3> in
 echo "Write a very long story" >&3
