@@ -31,48 +31,71 @@ inline float to_f32(const uint16_t v, DType type) {
 // One weight row against up to kMaxM input rows at once, so the row is read from memory once.
 constexpr int kMaxM = 4;
 
+enum class WeightKind { F32, F16, BF16 };
+
+template <WeightKind K>
+inline __m256 load_weights8(const uint8_t* row, int64_t j) {
+  if constexpr (K == WeightKind::F32) return load8(reinterpret_cast<const float*>(row) + j);
+  if constexpr (K == WeightKind::F16) return load8(reinterpret_cast<const uint16_t*>(row) + j, DType::F16);
+  return load8(reinterpret_cast<const uint16_t*>(row) + j, DType::BF16);
+}
+
+template <WeightKind K>
+inline float weight_at(const uint8_t* row, int64_t j) {
+  if constexpr (K == WeightKind::F32) return reinterpret_cast<const float*>(row)[j];
+  return to_f32(reinterpret_cast<const uint16_t*>(row)[j], K == WeightKind::F16 ? DType::F16 : DType::BF16);
+}
+
 // x holds M rows `ldx` floats apart; dots their first `k` (a multiple of 8) elements with the row.
-template <int M, class Load>
-void dot_rows(const float* x, int64_t ldx, int64_t k, Load load_w, float (&out)[kMaxM]) {
-  __m256 acc0[M], acc1[M];
-  for (int i = 0; i < M; ++i) acc0[i] = acc1[i] = _mm256_setzero_ps();
+// Decode (M == 1) keeps four independent accumulator chains so FMA latency, not memory, is never
+// the limit; with more input rows there is enough independent work per weight load already.
+template <int M, WeightKind K>
+void dot_rows(const float* x, int64_t ldx, int64_t k, const uint8_t* row, float (&out)[kMaxM]) {
+  constexpr int A = M == 1 ? 4 : 2;
+  __m256 acc[A][M];
+  for (int a = 0; a < A; ++a)
+    for (int i = 0; i < M; ++i) acc[a][i] = _mm256_setzero_ps();
   int64_t j = 0;
-  for (; j + 16 <= k; j += 16) {
-    const __m256 w0 = load_w(j), w1 = load_w(j + 8);
-    for (int i = 0; i < M; ++i) {
-      acc0[i] = _mm256_fmadd_ps(w0, load8(x + i * ldx + j), acc0[i]);
-      acc1[i] = _mm256_fmadd_ps(w1, load8(x + i * ldx + j + 8), acc1[i]);
+  for (; j + 8 * A <= k; j += 8 * A) {
+    for (int a = 0; a < A; ++a) {
+      const __m256 w = load_weights8<K>(row, j + 8 * a);
+      for (int i = 0; i < M; ++i) acc[a][i] = _mm256_fmadd_ps(w, load8(x + i * ldx + j + 8 * a), acc[a][i]);
     }
   }
   for (; j + 8 <= k; j += 8) {
-    const __m256 w0 = load_w(j);
-    for (int i = 0; i < M; ++i) acc0[i] = _mm256_fmadd_ps(w0, load8(x + i * ldx + j), acc0[i]);
+    const __m256 w = load_weights8<K>(row, j);
+    for (int i = 0; i < M; ++i) acc[0][i] = _mm256_fmadd_ps(w, load8(x + i * ldx + j), acc[0][i]);
   }
-  for (int i = 0; i < M; ++i) out[i] = hsum(_mm256_add_ps(acc0[i], acc1[i]));
+  for (int i = 0; i < M; ++i) {
+    __m256 sum = acc[0][i];
+    for (int a = 1; a < A; ++a) sum = _mm256_add_ps(sum, acc[a][i]);
+    out[i] = hsum(sum);
+  }
+}
+
+template <int M, WeightKind K>
+void gemv_block_typed(const void* weights, size_t row_stride, const float* x, float* y, int64_t k, int64_t ldy,
+                      int64_t row_begin, int64_t row_end) {
+  const int64_t k8 = k / 8 * 8;
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    const auto* row = static_cast<const uint8_t*>(weights) + static_cast<size_t>(r) * row_stride;
+    float out[kMaxM] = {};
+    dot_rows<M, K>(x, k, k8, row, out);
+    for (int i = 0; i < M; ++i)
+      for (int64_t j = k8; j < k; ++j) out[i] += weight_at<K>(row, j) * x[i * k + j];
+    for (int i = 0; i < M; ++i) y[i * ldy + r] = out[i];
+  }
 }
 
 template <int M>
 void gemv_block(DType type, const void* weights, size_t row_stride, const float* x, float* y, int64_t k, int64_t ldy,
                 int64_t row_begin, int64_t row_end) {
-  const int64_t k8 = k / 8 * 8;
-  for (int64_t r = row_begin; r < row_end; ++r) {
-    const auto* row = static_cast<const uint8_t*>(weights) + static_cast<size_t>(r) * row_stride;
-    float out[kMaxM] = {};
-    if (type == DType::F32) {
-      const float* w = reinterpret_cast<const float*>(row);
-      dot_rows<M>(
-          x, k, k8, [w](int64_t j) { return load8(w + j); }, out);
-      for (int i = 0; i < M; ++i)
-        for (int64_t j = k8; j < k; ++j) out[i] += w[j] * x[i * k + j];
-    } else {
-      const uint16_t* w = reinterpret_cast<const uint16_t*>(row);
-      dot_rows<M>(
-          x, k, k8, [w, type](int64_t j) { return load8(w + j, type); }, out);
-      for (int i = 0; i < M; ++i)
-        for (int64_t j = k8; j < k; ++j) out[i] += to_f32(w[j], type) * x[i * k + j];
-    }
-    for (int i = 0; i < M; ++i) y[i * ldy + r] = out[i];
-  }
+  if (type == DType::F32)
+    gemv_block_typed<M, WeightKind::F32>(weights, row_stride, x, y, k, ldy, row_begin, row_end);
+  else if (type == DType::F16)
+    gemv_block_typed<M, WeightKind::F16>(weights, row_stride, x, y, k, ldy, row_begin, row_end);
+  else
+    gemv_block_typed<M, WeightKind::BF16>(weights, row_stride, x, y, k, ldy, row_begin, row_end);
 }
 
 }  // namespace
