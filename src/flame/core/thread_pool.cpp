@@ -17,8 +17,9 @@ namespace {
 thread_local bool t_inside_pool = false;
 constexpr int kSpinIterations = 1 << 14;
 
-std::mutex g_global_mutex;
+std::mutex g_global_mutex;  // guards creation and replacement, not the hot lookup
 std::unique_ptr<ThreadPool> g_global;
+std::atomic<ThreadPool*> g_global_ptr{nullptr};
 }  // namespace
 
 ThreadPool::ThreadPool(int threads) : threads_(threads < 1 ? 1 : threads) {
@@ -86,9 +87,14 @@ void ThreadPool::worker_loop(int index) {
   }
 }
 
+// Every kernel call asks for the pool (~100 times per decoded token), so the lookup is one load.
 ThreadPool& ThreadPool::global() {
+  if (ThreadPool* pool = g_global_ptr.load(std::memory_order_acquire)) return *pool;
   std::lock_guard lock(g_global_mutex);
-  if (!g_global) g_global = std::make_unique<ThreadPool>(physical_cores());
+  if (!g_global) {
+    g_global = std::make_unique<ThreadPool>(physical_cores());
+    g_global_ptr.store(g_global.get(), std::memory_order_release);
+  }
   return *g_global;
 }
 
@@ -96,7 +102,9 @@ void ThreadPool::set_global_threads(int threads) {
   std::lock_guard lock(g_global_mutex);
   if (threads <= 0) threads = physical_cores();
   if (g_global && g_global->size() == threads) return;
+  g_global_ptr.store(nullptr, std::memory_order_release);
   g_global = std::make_unique<ThreadPool>(threads);
+  g_global_ptr.store(g_global.get(), std::memory_order_release);
 }
 
 }  // namespace flame
