@@ -91,16 +91,27 @@ float dot_q4_0_avx2(int64_t n, const void* w, const void* a) {
   return hsum_ps(_mm256_add_ps(acc[0], acc[1]));
 }
 
+// Two blocks per iteration with constant accumulator indices (block b -> acc[b & 1] as before, so
+// the rounding is unchanged): a runtime acc[b & 1] index kept the accumulators on the stack.
 float dot_q8_0_avx2(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const BlockQ8_0*>(w);
   const auto* y = static_cast<const BlockQ8_0*>(a);
-  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-  for (int64_t b = 0; b < n / kQK; ++b) {
-    const float d = half_to_float(x[b].d) * half_to_float(y[b].d);
-    const __m256 s = _mm256_cvtepi32_ps(dot_i8_i8(load32(x[b].qs), load32(y[b].qs)));
-    acc[b & 1] = _mm256_fmadd_ps(_mm256_set1_ps(d), s, acc[b & 1]);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  const auto block_sum = [&](int64_t b) { return _mm256_cvtepi32_ps(dot_i8_i8(load32(x[b].qs), load32(y[b].qs))); };
+  const int64_t blocks = n / kQK;
+  int64_t b = 0;
+  for (; b + 1 < blocks; b += 2) {
+    const float d0 = half_to_float(x[b].d) * half_to_float(y[b].d);
+    const float d1 = half_to_float(x[b + 1].d) * half_to_float(y[b + 1].d);
+    const __m256 s0 = block_sum(b), s1 = block_sum(b + 1);
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(d0), s0, acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(d1), s1, acc1);
   }
-  return hsum_ps(_mm256_add_ps(acc[0], acc[1]));
+  if (b < blocks) {
+    const float d = half_to_float(x[b].d) * half_to_float(y[b].d);
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(d), block_sum(b), acc0);
+  }
+  return hsum_ps(_mm256_add_ps(acc0, acc1));
 }
 
 namespace {
