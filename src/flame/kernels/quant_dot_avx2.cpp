@@ -144,12 +144,12 @@ template <bool kFiveBit, class Block>
 float dot_k4_like(int64_t n, const Block* x, const BlockQ8_K* y) {
   float sum = 0;
   for (int64_t b = 0; b < n / kQK_K; ++b) {
-    uint8_t sc[8], m[8];
-    int32_t msum = 0;
-    for (int j = 0; j < 8; ++j) {
-      unpack_scale_min_k4(j, x[b].scales, sc[j], m[j]);
-      msum += m[j] * (y[b].bsums[2 * j] + y[b].bsums[2 * j + 1]);
-    }
+    alignas(8) uint8_t sc[8], m[8];
+    for (int j = 0; j < 8; ++j) unpack_scale_min_k4(j, x[b].scales, sc[j], m[j]);
+    // sum_j m_j * (bsum_2j + bsum_2j+1) as vector integer ops (same integer as the scalar loop).
+    const __m256i pair_sums = _mm256_madd_epi16(load32(y[b].bsums), _mm256_set1_epi16(1));
+    const __m256i mins = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(m)));
+    const int32_t msum = hsum_epi32(_mm256_mullo_epi32(pair_sums, mins));
     const uint8_t* qh = nullptr;
     if constexpr (kFiveBit) qh = x[b].qh;
     const int32_t isum = k4_block_isum<kFiveBit>(x[b].qs, qh, y[b].qs, sc);
