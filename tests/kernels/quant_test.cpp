@@ -12,6 +12,7 @@
 #include "flame/core/thread_pool.h"
 #include "flame/kernels/quant.h"
 #include "flame/kernels/quant_blocks.h"
+#include "flame/kernels/quant_gemm.h"
 
 namespace flame {
 namespace {
@@ -202,8 +203,9 @@ TEST(QuantMatmul, MatchesDequantizedReference) {
   }
 }
 
-// The prompt path (m >= 8: dequantized tiles + sgemm, float activations) against a double-precision
-// product of the dequantized weights and the float inputs.
+// The prompt path (m >= 8) against a double-precision product of the dequantized weights and the
+// float inputs. Types with the integer GEMM (quant_gemm.h) quantize the activations to 8 bits, so
+// their bound adds sum |w| * |x - x_deq|; the dequantize + sgemm types keep float activations.
 TEST(QuantMatmul, PromptPathMatchesDequantizedFloatProduct) {
   ThreadPool pool(2);
   const int64_t n = 40, k = 512, m = 9;
@@ -212,17 +214,26 @@ TEST(QuantMatmul, PromptPathMatchesDequantizedFloatProduct) {
     Tensor w = Tensor::empty(t, {n, k});
     for (int64_t r = 0; r < n; ++r) quantize_row(t, wf32.data() + r * k, w.row<void>(r), k);
     const auto x = gaussian(m * k, 9);
-    std::vector<float> y(m * n), wrow(k);
+    std::vector<float> y(m * n), wrow(k), xq(m * k);
     matmul_quant(w, x.data(), y.data(), m, pool);
+    const DType act_type = quant::kernels(t).act_type;
+    std::vector<uint8_t> aq(row_bytes(act_type, k));
+    for (int64_t i = 0; i < m; ++i) {
+      quantize_row(act_type, x.data() + i * k, aq.data(), k);
+      dequantize_row(act_type, aq.data(), xq.data() + i * k, k);
+    }
     for (int64_t r = 0; r < n; ++r) {
       dequantize_row(t, w.row<void>(r), wrow.data(), k);
       for (int64_t i = 0; i < m; ++i) {
-        double ref = 0, mag = 0;
+        double ref = 0, mag = 0, act_err = 0;
         for (int64_t j = 0; j < k; ++j) {
           ref += static_cast<double>(wrow[j]) * x[i * k + j];
           mag += std::fabs(static_cast<double>(wrow[j]) * x[i * k + j]);
+          act_err +=
+              std::fabs(static_cast<double>(wrow[j])) * std::fabs(static_cast<double>(x[i * k + j]) - xq[i * k + j]);
         }
-        ASSERT_NEAR(y[i * n + r], ref, 1e-5 * mag) << dtype_name(t) << " row " << r;
+        const double bound = 1e-5 * mag + (quant_gemm_supported(t) ? act_err : 0.0);
+        ASSERT_NEAR(y[i * n + r], ref, bound) << dtype_name(t) << " row " << r;
       }
     }
   }

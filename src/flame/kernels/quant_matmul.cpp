@@ -3,10 +3,11 @@
 //    8-bit blocks (Q8_0 or Q8_K) and every weight row is dotted on its packed blocks with integer
 //    arithmetic (AVX2 vpmaddubsw); rows split evenly over the pool, each row streamed once and
 //    reused from L1 for the m inputs;
-//  - prompt processing (m >= kGemmMinRows): each thread dequantizes tiles of its weight rows
-//    (about 1 MB, L2-resident) once and multiplies all m rows against the tile with
-//    single-threaded sgemm; weights are read from memory once per call. Measured faster than the
-//    per-row integer dot products here (docs/benchmarks.md), and it keeps activations in float.
+//  - prompt processing (m >= kGemmMinRows) for Q8_0/Q4_0/Q4_K/Q6_K: the integer GEMM of
+//    quant_gemm.h (8-row interleaved panels, vpmaddubsw); for the other types each thread dequantizes tiles of its
+//    weight rows (about 1 MB, L2-resident) once and multiplies all m rows against the tile with single-threaded sgemm;
+//    weights are read from memory once per call. Measured faster than the per-row integer dot products here
+//    (docs/benchmarks.md), and it keeps activations in float.
 #include <cblas.h>
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include "flame/core/error.h"
 #include "flame/kernels/quant.h"
 #include "flame/kernels/quant_blocks.h"
+#include "flame/kernels/quant_gemm.h"
 
 extern "C" void openblas_set_num_threads(int num_threads);
 
@@ -73,6 +75,10 @@ void matmul_quant(const Tensor& weight, const float* x, float* y, int64_t m, Thr
 
   const size_t w_row_bytes = weight.row_bytes();
   const auto* w = static_cast<const uint8_t*>(weight.data());
+  if (m >= kGemmMinRows && quant_gemm_supported(weight.dtype())) {
+    quant_gemm(weight, x, y, m, pool);  // integer GEMM on the packed blocks (quant_gemm.h)
+    return;
+  }
   if (m >= kGemmMinRows && !force_scalar()) {
     single_threaded_blas();
     pool.parallel_for(
