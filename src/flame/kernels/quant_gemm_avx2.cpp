@@ -64,86 +64,115 @@ inline __m256i broadcast4(const void* p) {
   std::memcpy(&v, p, sizeof v);
   return _mm256_set1_epi32(v);
 }
-// Level e of row r goes to byte 32*(e/4) + 4*r + e%4 of the panel's level array.
-inline void put_level(uint8_t* q, int r, int e, int level) {
-  q[32 * (e / 4) + 4 * r + e % 4] = static_cast<uint8_t>(level);
+// ---- repacking: vectors of 32 levels in element order per row, transposed as 8x8 dwords ----
+
+// rows[r] holds 32 levels (element order) of weight row r; afterwards vector g holds elements
+// 4g..4g+3 of every row, row r in dword r: the panel layout.
+inline void transpose_8x8_dwords(__m256i v[kRows]) {
+  __m256i t[kRows], u[kRows];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm256_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
+  }
+  for (int h = 0; h < 2; ++h) {  // rows 0-3, then 4-7
+    u[4 * h + 0] = _mm256_unpacklo_epi64(t[4 * h + 0], t[4 * h + 2]);
+    u[4 * h + 1] = _mm256_unpackhi_epi64(t[4 * h + 0], t[4 * h + 2]);
+    u[4 * h + 2] = _mm256_unpacklo_epi64(t[4 * h + 1], t[4 * h + 3]);
+    u[4 * h + 3] = _mm256_unpackhi_epi64(t[4 * h + 1], t[4 * h + 3]);
+  }
+  for (int g = 0; g < 4; ++g) {
+    v[g] = _mm256_permute2x128_si256(u[g], u[4 + g], 0x20);
+    v[g + 4] = _mm256_permute2x128_si256(u[g], u[4 + g], 0x31);
+  }
 }
 
-// ---- repacking: rows [0, rows) of the panel from native blocks; rows beyond stay zero ----
+// Writes one 32-element chunk of the panel: levels(r) gives row r's 32 levels (rows >= `rows` are zero).
+template <class Levels>
+inline void put_chunk(uint8_t* dst, int rows, Levels&& levels) {
+  __m256i v[kRows];
+  for (int r = 0; r < kRows; ++r) v[r] = r < rows ? levels(r) : _mm256_setzero_si256();
+  transpose_8x8_dwords(v);
+  for (int g = 0; g < kRows; ++g) _mm256_store_si256(reinterpret_cast<__m256i*>(dst + 32 * g), v[g]);
+}
+
+inline __m256i low_nibbles(__m256i v) {
+  return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
+}
+inline __m256i high_nibbles(__m256i v) {
+  return _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0F));
+}
+// 16 packed bytes -> 32 levels: low nibbles are elements 0..15, high nibbles 16..31 (Q4_0).
+inline __m256i unpack_q4_0(const uint8_t* qs) {
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0x0F));
+}
+inline __m256i loadu32(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
 
 void repack_q8_0(const uint8_t* w, size_t row_bytes, int rows, int64_t nb, PanelQ8_0* panel) {
-  std::memset(static_cast<void*>(panel), 0, sizeof(PanelQ8_0) * nb);
-  for (int r = 0; r < rows; ++r) {
-    const auto* x = reinterpret_cast<const BlockQ8_0*>(w + r * row_bytes);
-    for (int64_t b = 0; b < nb; ++b) {
-      panel[b].d[r] = half_to_float(x[b].d);
-      for (int e = 0; e < kQK; ++e) {
-        put_level(reinterpret_cast<uint8_t*>(panel[b].q), r, e, static_cast<uint8_t>(x[b].qs[e]));
-        put_level(panel[b].abs_q, r, e, x[b].qs[e] < 0 ? -x[b].qs[e] : x[b].qs[e]);
-      }
-    }
+  const auto row = [&](int r) { return reinterpret_cast<const BlockQ8_0*>(w + r * row_bytes); };
+  for (int64_t b = 0; b < nb; ++b) {
+    for (int r = 0; r < kRows; ++r) panel[b].d[r] = r < rows ? half_to_float(row(r)[b].d) : 0.0f;
+    put_chunk(reinterpret_cast<uint8_t*>(panel[b].q), rows, [&](int r) { return loadu32(row(r)[b].qs); });
+    put_chunk(panel[b].abs_q, rows, [&](int r) { return _mm256_abs_epi8(loadu32(row(r)[b].qs)); });
   }
 }
 
 void repack_q4_0(const uint8_t* w, size_t row_bytes, int rows, int64_t nb, PanelQ4_0* panel) {
-  std::memset(static_cast<void*>(panel), 0, sizeof(PanelQ4_0) * nb);
-  for (int r = 0; r < rows; ++r) {
-    const auto* x = reinterpret_cast<const BlockQ4_0*>(w + r * row_bytes);
-    for (int64_t b = 0; b < nb; ++b) {
-      panel[b].d[r] = half_to_float(x[b].d);
-      for (int e = 0; e < kQK / 2; ++e) {
-        put_level(panel[b].q, r, e, x[b].qs[e] & 0xF);
-        put_level(panel[b].q, r, e + kQK / 2, x[b].qs[e] >> 4);
-      }
-    }
+  const auto row = [&](int r) { return reinterpret_cast<const BlockQ4_0*>(w + r * row_bytes); };
+  for (int64_t b = 0; b < nb; ++b) {
+    for (int r = 0; r < kRows; ++r) panel[b].d[r] = r < rows ? half_to_float(row(r)[b].d) : 0.0f;
+    put_chunk(panel[b].q, rows, [&](int r) { return unpack_q4_0(row(r)[b].qs); });
   }
 }
 
 void repack_q4_k(const uint8_t* w, size_t row_bytes, int rows, int64_t nb, PanelQ4_K* panel) {
-  std::memset(static_cast<void*>(panel), 0, sizeof(PanelQ4_K) * nb);
-  for (int r = 0; r < rows; ++r) {
-    const auto* x = reinterpret_cast<const BlockQ4_K*>(w + r * row_bytes);
-    for (int64_t b = 0; b < nb; ++b) {
-      PanelQ4_K& p = panel[b];
-      p.d[r] = half_to_float(x[b].d);
-      p.dmin[r] = half_to_float(x[b].dmin);
+  const auto row = [&](int r) { return reinterpret_cast<const BlockQ4_K*>(w + r * row_bytes); };
+  for (int64_t b = 0; b < nb; ++b) {
+    PanelQ4_K& p = panel[b];
+    for (int r = 0; r < kRows; ++r) {
+      p.d[r] = r < rows ? half_to_float(row(r)[b].d) : 0.0f;
+      p.dmin[r] = r < rows ? half_to_float(row(r)[b].dmin) : 0.0f;
       for (int s = 0; s < 8; ++s) {
-        uint8_t sc, mn;
-        unpack_scale_min_k4(s, x[b].scales, sc, mn);
+        uint8_t sc = 0, mn = 0;
+        if (r < rows) unpack_scale_min_k4(s, row(r)[b].scales, sc, mn);
         p.scales[s][2 * r] = p.scales[s][2 * r + 1] = sc;
         p.mins[s][2 * r] = p.mins[s][2 * r + 1] = mn;
       }
-      for (int c = 0; c < 4; ++c)
-        for (int l = 0; l < 32; ++l) {
-          const uint8_t q = x[b].qs[32 * c + l];
-          put_level(p.q, r, 64 * c + l, q & 0xF);
-          put_level(p.q, r, 64 * c + 32 + l, q >> 4);
-        }
+    }
+    // 32 bytes c: low nibbles are sub-block 2c, high nibbles sub-block 2c+1.
+    for (int c = 0; c < 4; ++c) {
+      put_chunk(p.q + 256 * (2 * c), rows, [&](int r) { return low_nibbles(loadu32(row(r)[b].qs + 32 * c)); });
+      put_chunk(p.q + 256 * (2 * c + 1), rows, [&](int r) { return high_nibbles(loadu32(row(r)[b].qs + 32 * c)); });
     }
   }
 }
 
 void repack_q6_k(const uint8_t* w, size_t row_bytes, int rows, int64_t nb, PanelQ6_K* panel) {
-  std::memset(static_cast<void*>(panel), 0, sizeof(PanelQ6_K) * nb);
-  for (int r = 0; r < rows; ++r) {
-    const auto* x = reinterpret_cast<const BlockQ6_K*>(w + r * row_bytes);
-    for (int64_t b = 0; b < nb; ++b) {
-      PanelQ6_K& p = panel[b];
-      p.d[r] = half_to_float(x[b].d);
-      for (int s = 0; s < 16; ++s) p.scales[s][2 * r] = p.scales[s][2 * r + 1] = x[b].scales[s];
+  const auto row = [&](int r) { return reinterpret_cast<const BlockQ6_K*>(w + r * row_bytes); };
+  const __m256i two_bits = _mm256_set1_epi8(0x03);
+  for (int64_t b = 0; b < nb; ++b) {
+    PanelQ6_K& p = panel[b];
+    for (int r = 0; r < kRows; ++r) {
+      const int8_t* sc = row(r)[b].scales;
+      p.d[r] = r < rows ? half_to_float(row(r)[b].d) : 0.0f;
+      for (int s = 0; s < 16; ++s) p.scales[s][2 * r] = p.scales[s][2 * r + 1] = r < rows ? sc[s] : 0;
       for (int t = 0; t < 8; ++t) {
-        p.scale_pairs[t][2 * r] = x[b].scales[2 * t];
-        p.scale_pairs[t][2 * r + 1] = x[b].scales[2 * t + 1];
+        p.scale_pairs[t][2 * r] = r < rows ? sc[2 * t] : 0;
+        p.scale_pairs[t][2 * r + 1] = r < rows ? sc[2 * t + 1] : 0;
       }
-      for (int h = 0; h < 2; ++h)
-        for (int l = 0; l < 32; ++l) {
-          const uint8_t ql0 = x[b].ql[64 * h + l], ql1 = x[b].ql[64 * h + 32 + l], qh = x[b].qh[32 * h + l];
-          put_level(p.q, r, 128 * h + l, (ql0 & 0xF) | ((qh & 3) << 4));
-          put_level(p.q, r, 128 * h + 32 + l, (ql1 & 0xF) | (((qh >> 2) & 3) << 4));
-          put_level(p.q, r, 128 * h + 64 + l, (ql0 >> 4) | (((qh >> 4) & 3) << 4));
-          put_level(p.q, r, 128 * h + 96 + l, (ql1 >> 4) | (((qh >> 6) & 3) << 4));
-        }
     }
+    // Half h, run 0..3 (32 elements each): low/high nibbles of ql[64h + 32(run&1)] and 2 bits of qh.
+    for (int h = 0; h < 2; ++h)
+      for (int run = 0; run < 4; ++run)
+        put_chunk(p.q + 256 * (4 * h + run), rows, [&](int r) {
+          const BlockQ6_K& x = row(r)[b];
+          const __m256i ql = loadu32(x.ql + 64 * h + 32 * (run & 1));
+          const __m256i low = run < 2 ? low_nibbles(ql) : high_nibbles(ql);
+          const __m256i qh = _mm256_and_si256(_mm256_srli_epi16(loadu32(x.qh + 32 * h), 2 * run), two_bits);
+          return _mm256_or_si256(low, _mm256_slli_epi16(qh, 4));
+        });
   }
 }
 
