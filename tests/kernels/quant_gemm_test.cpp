@@ -72,6 +72,27 @@ TEST(QuantGemm, Avx2EqualsScalarBitForBit) {
     }
 }
 
+// The AVX2 activation quantizers write the same bytes as the scalar ones, including all-zero
+// blocks, exact .5 ties after scaling, and a block whose largest magnitude appears with both signs.
+TEST(QuantGemm, Avx2ActivationQuantizersEqualScalar) {
+  if (!cpu().has_avx2_fma()) GTEST_SKIP() << "no AVX2/FMA";
+  const int64_t n = 4096;
+  auto x = activations(1, n, 51);
+  for (int i = 0; i < 256; ++i) x[i] = 0.0f;                     // zero blocks
+  for (int i = 256; i < 512; ++i) x[i] = (i % 255) * 0.5f - 60;  // many ties at .5 steps
+  x[600] = 9.0f;                                                 // +-max in one block: first wins
+  x[700] = -9.0f;
+  x[1100] = -9.0f;
+  x[1200] = 9.0f;
+  for (auto [type, fast] : {std::pair{DType::Q8_0, &quant_gemm_detail::quantize_q8_0_avx2},
+                            std::pair{DType::Q8_K, &quant_gemm_detail::quantize_q8_k_avx2}}) {
+    std::vector<uint8_t> a(row_bytes(type, n)), b(row_bytes(type, n));
+    quantize_row(type, x.data(), a.data(), n);
+    fast(x.data(), b.data(), n);
+    EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size())) << dtype_name(type);
+  }
+}
+
 // Against the per-row dot products on the same quantized activations: the integer sums per block
 // are the same, only the float summation order differs, so the gap is a few float roundings of
 // the magnitude sum (bound 1e-5 * sum |w_deq * a_deq|).

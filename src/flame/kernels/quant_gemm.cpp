@@ -126,9 +126,11 @@ struct ActivationBuffers {
   std::vector<int32_t> sums;
 };
 
-Activations quantize_activations(DType act_type, const float* x, int64_t m, int64_t k, ThreadPool& pool) {
+Activations quantize_activations(DType act_type, const float* x, int64_t m, int64_t k, ThreadPool& pool, bool avx2) {
   thread_local ActivationBuffers buf;
-  const quant::Kernels& kern = quant::kernels(act_type);
+  quant::QuantizeFn quantize = quant::kernels(act_type).quantize;
+  if (avx2)
+    quantize = act_type == DType::Q8_0 ? quant_gemm_detail::quantize_q8_0_avx2 : quant_gemm_detail::quantize_q8_k_avx2;
   Activations a{act_type, m, k};
   a.row_bytes = row_bytes(act_type, k);
   if (buf.blocks.size() < a.row_bytes * m) buf.blocks.resize(a.row_bytes * m);
@@ -143,7 +145,7 @@ Activations quantize_activations(DType act_type, const float* x, int64_t m, int6
   int32_t* sums = buf.sums.data();
   pool.parallel_for(m, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
-      kern.quantize(x + i * k, blocks + i * a.row_bytes, k);
+      quantize(x + i * k, blocks + i * a.row_bytes, k);
       if (!legacy) continue;
       const auto* row = reinterpret_cast<const quant::BlockQ8_0*>(blocks + i * a.row_bytes);
       for (int64_t b = 0; b < nb; ++b) {
@@ -172,7 +174,7 @@ void run_gemm(const Tensor& weight, const float* x, float* y, int64_t m, ThreadP
     throw ArgumentError("quant_gemm",
                         fmt::format("inner dimension {} is not a multiple of the {} block size", k, dtype_name(type)));
   if (m <= 0 || n == 0) return;
-  const Activations act = quantize_activations(act_type, x, m, k, pool);
+  const Activations act = quantize_activations(act_type, x, m, k, pool, avx2);
   const auto* w = static_cast<const uint8_t*>(weight.data());
   const size_t w_row_bytes = weight.row_bytes();
   const int64_t panel = quant_gemm_detail::kPanelRows;
