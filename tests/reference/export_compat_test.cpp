@@ -7,6 +7,7 @@
 //   rules from its source (file and rule cited there), and deliberately broken variants fail it.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -34,7 +35,9 @@ struct Exported {
 const Exported& exported() {
   static const Exported e = [] {
     Exported x;
-    x.dir = test::scratch_dir("export_compat");
+    // One folder per gtest shard: ctest runs the shards as parallel processes.
+    const char* shard = std::getenv("GTEST_SHARD_INDEX");
+    x.dir = test::scratch_dir(std::string("export_compat/shard") + (shard ? shard : "0"));
     std::string corpus;
     for (const auto& entry : fs::directory_iterator(test::source_dir() + "/docs")) {
       std::ifstream in(entry.path(), std::ios::binary);

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -264,7 +265,10 @@ std::vector<double> losses_of(const std::string& log) {
 class TrainerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root = test::scratch_dir("train_loop/trainer");
+    // One folder per gtest shard: ctest runs the shards as parallel processes, and SetUp rewrites
+    // the data folder.
+    const char* shard = std::getenv("GTEST_SHARD_INDEX");
+    root = test::scratch_dir(std::string("train_loop/trainer") + (shard ? shard : "0"));
     data = root + "/data";
     write_pattern_shards(data, 20000, 64, 512, 5);
   }
