@@ -120,6 +120,7 @@ def check(path):
     if typed("general.architecture", "string") != "llama":
         bad("L1", f"general.architecture is {meta.get('general.architecture')}, expected llama")
     typed("general.name", "string", required=False)
+    typed("general.file_type", "u32", required=False)
 
     # Tokenizer (llama-vocab.cpp).
     tokens = typed("tokenizer.ggml.tokens", "array:string") or []
