@@ -78,9 +78,11 @@ TEST(QuantGemm, Avx2ActivationQuantizersEqualScalar) {
   if (!cpu().has_avx2_fma()) GTEST_SKIP() << "no AVX2/FMA";
   const int64_t n = 4096;
   auto x = activations(1, n, 51);
-  for (int i = 0; i < 256; ++i) x[i] = 0.0f;                     // zero blocks
-  for (int i = 256; i < 512; ++i) x[i] = (i % 255) * 0.5f - 60;  // many ties at .5 steps
-  x[600] = 9.0f;                                                 // +-max in one block: first wins
+  for (int i = 0; i < 256; ++i) x[i] = 0.0f;  // zero blocks
+  // Every 32-block starts with 127, so the scale is 1 (Q8_0) or -1 (Q8_K) and the k + 0.5 values
+  // are exact ties: lround and nearest_int both round them away from zero.
+  for (int i = 256; i < 512; ++i) x[i] = i % 32 == 0 ? 127.0f : static_cast<float>(i % 64) - 31.5f;
+  x[600] = 9.0f;  // +-max in one block: first wins
   x[700] = -9.0f;
   x[1100] = -9.0f;
   x[1200] = 9.0f;
