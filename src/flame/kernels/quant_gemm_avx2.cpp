@@ -190,6 +190,9 @@ void tile_q8_0(const PanelQ8_0* p, int64_t nb, const Activations& a, int64_t j0,
   for (int64_t b = 0; b < nb; ++b) {
     __m256i isum[RN];
     for (int jj = 0; jj < RN; ++jj) isum[jj] = _mm256_setzero_si256();
+      // Fully unrolled, GCC hoists all 32 broadcasts and spills accumulators (perf: ~25% of the
+      // kernel in stack moves); unrolling by 2 keeps them in registers (Q4_K GEMM 115 -> 146 GFLOP/s).
+#pragma GCC unroll 2
     for (int g = 0; g < kQK / 4; ++g) {
       const __m256i w = load32(p[b].q + 32 * g), abs_w = load32(p[b].abs_q + 32 * g);
       for (int jj = 0; jj < RN; ++jj) {
@@ -216,6 +219,7 @@ void tile_q4_0(const PanelQ4_0* p, int64_t nb, const Activations& a, int64_t j0,
   for (int64_t b = 0; b < nb; ++b) {
     __m256i sum16[RN];
     for (int jj = 0; jj < RN; ++jj) sum16[jj] = _mm256_setzero_si256();
+#pragma GCC unroll 2
     for (int g = 0; g < kQK / 4; ++g) {
       const __m256i w = load32(p[b].q + 32 * g);
       for (int jj = 0; jj < RN; ++jj)
@@ -246,6 +250,7 @@ void tile_q4_k(const PanelQ4_K* p, int64_t nb, const Activations& a, int64_t j0,
     for (int s = 0; s < 8; ++s) {
       __m256i sum16[RN];
       for (int jj = 0; jj < RN; ++jj) sum16[jj] = _mm256_setzero_si256();
+#pragma GCC unroll 2
       for (int g = 0; g < 8; ++g) {
         const __m256i w = load32(pb.q + 32 * (8 * s + g));
         for (int jj = 0; jj < RN; ++jj)
