@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # flame vs PyTorch training throughput, interleaved in one session so both see the same load.
 # Usage: bench/compare_train.sh [BUILD_DIR] [REPEATS] [CONFIGS]  -> one line per run, then medians.
-# Each line also carries tokens per CPU-second (flame: its main thread; PyTorch: the process): at
-# 1 thread that is a speed figure a shared, oversubscribed machine barely disturbs.
+# Each line also carries tokens per CPU-second (flame: its main thread; PyTorch: the whole process).
+# For flame at 1 thread that is a speed figure a shared, oversubscribed machine barely disturbs (use
+# it for flame before/after). PyTorch's process CPU time also counts its helper threads (it came out
+# 2.8x apart between two repeats of A), so its figure understates PyTorch: not a fair ratio.
 # Each flame run is its own process (max RSS via /usr/bin/time); PyTorch runs with
 # OMP_WAIT_POLICY=PASSIVE (it slows badly under load otherwise).
 set -euo pipefail
@@ -45,7 +47,7 @@ for c in sorted({k[0] for k in runs}):
     if "flame" in best and "torch" in best:
         print(f"ratio {c} (best of 1 and 2 threads) flame/torch = {best['flame'] / best['torch']:.2f}")
     if "flame" in cpu1 and "torch" in cpu1:
-        # 1 thread, tokens per CPU-second: what each would do alone on a core (load-independent).
-        print(f"ratio {c} 1 thread, tokens per CPU-second: flame {cpu1['flame']:.0f} / torch {cpu1['torch']:.0f}"
-              f" = {cpu1['flame'] / cpu1['torch']:.2f}")
+        # 1 thread, tokens per CPU-second. flame's is load-independent; PyTorch's process time includes
+        # helper threads, so this ratio overstates flame (see the header).
+        print(f"1 thread, tokens per CPU-second {c}: flame {cpu1['flame']:.0f}, torch (process) {cpu1['torch']:.0f}")
 PY

@@ -77,6 +77,35 @@ void BM_GemmPeak(benchmark::State& state) {
 }
 BENCHMARK(BM_GemmPeak)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(1.0)->UseRealTime();
 
+// The hardware's fp32 FMA ceiling of one core: 10 independent chains of 256-bit FMAs (enough to
+// cover 2 pipes x 4-cycle latency), timed in thread CPU time so other processes on a shared machine
+// do not lower it. GEMM-bound training cannot beat this; the sgemm probe above shows how close
+// OpenBLAS gets.
+__attribute__((target("avx2,fma"))) double fma_peak_gflops_one_core() {
+  using v8 = float __attribute__((vector_size(32)));
+  v8 a[10];
+  for (int j = 0; j < 10; ++j) a[j] = v8{} + 0.1f * float(j + 1);
+  const v8 b = v8{} + 0.9999f, c = v8{} + 1e-7f;
+  const long n = 20000000;
+  const double t0 = TrainOpTimer::thread_cpu_seconds();
+  for (long i = 0; i < n; ++i) {
+#pragma GCC unroll 10
+    for (int j = 0; j < 10; ++j) a[j] = __builtin_ia32_vfmaddps256(a[j], b, c);
+    asm volatile(""
+                 : "+x"(a[0]), "+x"(a[1]), "+x"(a[2]), "+x"(a[3]), "+x"(a[4]), "+x"(a[5]), "+x"(a[6]), "+x"(a[7]),
+                   "+x"(a[8]), "+x"(a[9]));
+  }
+  const double s = TrainOpTimer::thread_cpu_seconds() - t0;
+  return double(n) * 10 * 16 / s / 1e9;
+}
+
+void BM_FmaPeak(benchmark::State& state) {
+  double best = 0;
+  for (auto _ : state) best = std::max(best, fma_peak_gflops_one_core());
+  state.counters["GFLOPs_per_core_best"] = best;
+}
+BENCHMARK(BM_FmaPeak)->Iterations(5)->Unit(benchmark::kMillisecond);
+
 LlamaConfig bench_config(char which) {
   LlamaConfig c;
   switch (which) {
