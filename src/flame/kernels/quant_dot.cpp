@@ -2,6 +2,7 @@
 // for the AVX2 twins (quant_dot_avx2.cpp) and the fallback on CPUs without AVX2.
 #include "flame/core/half.h"
 #include "flame/kernels/quant_blocks.h"
+#include "flame/kernels/quant_k4.h"
 
 namespace flame::quant {
 
@@ -135,19 +136,18 @@ float dot_q3_k_scalar(int64_t n, const void* w, const void* a) {
   return sum;
 }
 
-float dot_q4_k_scalar(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const BlockQ4_K*>(w);
-  const auto* y = static_cast<const BlockQ8_K*>(a);
+namespace {
+// Q4_K and Q5_K differ only in how a level is read (k4_level); the sums and epilogue are shared.
+template <class Block>
+float dot_k4_scalar(int64_t n, const Block* x, const BlockQ8_K* y) {
   float sum = 0;
   for (int64_t b = 0; b < n / kQK_K; ++b) {
     int32_t isum = 0, msum = 0;
     for (int j = 0; j < 8; ++j) {
       uint8_t sc, m;
       unpack_scale_min_k4(j, x[b].scales, sc, m);
-      const uint8_t* q = x[b].qs + 32 * (j / 2);
-      const int shift = 4 * (j % 2);
       int32_t sub = 0;
-      for (int l = 0; l < 32; ++l) sub += ((q[l] >> shift) & 0xF) * y[b].qs[32 * j + l];
+      for (int l = 0; l < 32; ++l) sub += k4_level(x[b], j, l) * y[b].qs[32 * j + l];
       isum += sc * sub;
       msum += m * (y[b].bsums[2 * j] + y[b].bsums[2 * j + 1]);
     }
@@ -155,29 +155,14 @@ float dot_q4_k_scalar(int64_t n, const void* w, const void* a) {
   }
   return sum;
 }
+}  // namespace
+
+float dot_q4_k_scalar(int64_t n, const void* w, const void* a) {
+  return dot_k4_scalar(n, static_cast<const BlockQ4_K*>(w), static_cast<const BlockQ8_K*>(a));
+}
 
 float dot_q5_k_scalar(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const BlockQ5_K*>(w);
-  const auto* y = static_cast<const BlockQ8_K*>(a);
-  float sum = 0;
-  for (int64_t b = 0; b < n / kQK_K; ++b) {
-    int32_t isum = 0, msum = 0;
-    for (int j = 0; j < 8; ++j) {
-      uint8_t sc, m;
-      unpack_scale_min_k4(j, x[b].scales, sc, m);
-      const uint8_t* q = x[b].qs + 32 * (j / 2);
-      const int shift = 4 * (j % 2);
-      int32_t sub = 0;
-      for (int l = 0; l < 32; ++l) {
-        const int v = ((q[l] >> shift) & 0xF) | (((x[b].qh[l] >> j) & 1) << 4);
-        sub += v * y[b].qs[32 * j + l];
-      }
-      isum += sc * sub;
-      msum += m * (y[b].bsums[2 * j] + y[b].bsums[2 * j + 1]);
-    }
-    sum += k_block_value(y[b].d, f16_to_f32(x[b].d), f16_to_f32(x[b].dmin), isum, msum);
-  }
-  return sum;
+  return dot_k4_scalar(n, static_cast<const BlockQ5_K*>(w), static_cast<const BlockQ8_K*>(a));
 }
 
 float dot_q6_k_scalar(int64_t n, const void* w, const void* a) {
