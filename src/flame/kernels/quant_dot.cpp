@@ -27,22 +27,6 @@ float dot_q4_0_scalar(int64_t n, const void* w, const void* a) {
   return sum;
 }
 
-float dot_q4_1_scalar(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const BlockQ4_1*>(w);
-  const auto* y = static_cast<const BlockQ8_0*>(a);
-  float sum = 0;
-  for (int64_t b = 0; b < n / kQK; ++b) {
-    int32_t isum = 0, asum = 0;
-    for (int j = 0; j < kQK / 2; ++j) {
-      isum += (x[b].qs[j] & 0xF) * y[b].qs[j] + (x[b].qs[j] >> 4) * y[b].qs[j + kQK / 2];
-      asum += y[b].qs[j] + y[b].qs[j + kQK / 2];
-    }
-    const float da = f16_to_f32(y[b].d);
-    sum += f16_to_f32(x[b].d) * da * static_cast<float>(isum) + f16_to_f32(x[b].m) * da * static_cast<float>(asum);
-  }
-  return sum;
-}
-
 namespace {
 inline uint32_t load_qh(const uint8_t* p) {
   return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
@@ -51,25 +35,55 @@ inline int q5_level(const uint8_t* qs, uint32_t qh, int j) {
   const int nib = j < kQK / 2 ? qs[j] & 0xF : qs[j - kQK / 2] >> 4;
   return nib | (((qh >> j) & 1) << 4);
 }
+
+// Q4_1/Q5_0/Q5_1 sum their per-block values in 8 interleaved partial sums (block b into lane b % 8)
+// reduced as ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)): the order of an 8-lane AVX2 accumulator and its
+// horizontal sum, so the AVX2 twin can match bit for bit without one serial float add per block.
+class LaneSum {
+ public:
+  void add(int64_t block, float value) { lane_[block % 8] += value; }
+  float total() const {
+    return ((lane_[0] + lane_[4]) + (lane_[2] + lane_[6])) + ((lane_[1] + lane_[5]) + (lane_[3] + lane_[7]));
+  }
+
+ private:
+  float lane_[8] = {};
+};
 }  // namespace
+
+float dot_q4_1_scalar(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ4_1*>(w);
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  LaneSum sum;
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    int32_t isum = 0, asum = 0;
+    for (int j = 0; j < kQK / 2; ++j) {
+      isum += (x[b].qs[j] & 0xF) * y[b].qs[j] + (x[b].qs[j] >> 4) * y[b].qs[j + kQK / 2];
+      asum += y[b].qs[j] + y[b].qs[j + kQK / 2];
+    }
+    const float da = f16_to_f32(y[b].d);
+    sum.add(b, f16_to_f32(x[b].d) * da * static_cast<float>(isum) + f16_to_f32(x[b].m) * da * static_cast<float>(asum));
+  }
+  return sum.total();
+}
 
 float dot_q5_0_scalar(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const BlockQ5_0*>(w);
   const auto* y = static_cast<const BlockQ8_0*>(a);
-  float sum = 0;
+  LaneSum sum;
   for (int64_t b = 0; b < n / kQK; ++b) {
     const uint32_t qh = load_qh(x[b].qh);
     int32_t isum = 0;
     for (int j = 0; j < kQK; ++j) isum += (q5_level(x[b].qs, qh, j) - 16) * y[b].qs[j];
-    sum += f16_to_f32(x[b].d) * f16_to_f32(y[b].d) * static_cast<float>(isum);
+    sum.add(b, f16_to_f32(x[b].d) * f16_to_f32(y[b].d) * static_cast<float>(isum));
   }
-  return sum;
+  return sum.total();
 }
 
 float dot_q5_1_scalar(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const BlockQ5_1*>(w);
   const auto* y = static_cast<const BlockQ8_0*>(a);
-  float sum = 0;
+  LaneSum sum;
   for (int64_t b = 0; b < n / kQK; ++b) {
     const uint32_t qh = load_qh(x[b].qh);
     int32_t isum = 0, asum = 0;
@@ -78,9 +92,9 @@ float dot_q5_1_scalar(int64_t n, const void* w, const void* a) {
       asum += y[b].qs[j];
     }
     const float da = f16_to_f32(y[b].d);
-    sum += f16_to_f32(x[b].d) * da * static_cast<float>(isum) + f16_to_f32(x[b].m) * da * static_cast<float>(asum);
+    sum.add(b, f16_to_f32(x[b].d) * da * static_cast<float>(isum) + f16_to_f32(x[b].m) * da * static_cast<float>(asum));
   }
-  return sum;
+  return sum.total();
 }
 
 float dot_q8_0_scalar(int64_t n, const void* w, const void* a) {

@@ -1,7 +1,7 @@
 // AVX2 dot products of the 32-element types Q4_1, Q5_0 and Q5_1 with Q8_0 activation blocks.
 // Each block's integer sums are computed with vpmaddubsw exactly as the scalar twin (quant_dot.cpp)
-// sums them, and the per-block float epilogue repeats the twin's operations in the same order
-// without FMA contraction, so results are bit-identical to the scalar path.
+// sums them; eight blocks' float values are formed lane-wise with the twin's operations (no FMA
+// contraction) and summed in the twin's 8-lane order, so results are bit-identical to the scalar path.
 #include <immintrin.h>
 
 #include "flame/kernels/quant_avx2_common.h"
@@ -62,50 +62,72 @@ inline __m256i activation_sum(const __m256i qy) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), qy), ones16());
 }
 
-// The scalar twin's per-block float operations, in its order:
-//   sum += d * da * isum                      (no min)
-//   sum += d * da * isum + m * da * asum      (with min)
-template <class Block>
-inline float add_block(float sum, const Block& x, const BlockQ8_0& y, int32_t isum, int32_t asum) {
-  const float da = half_to_float(y.d);
-  const float p = mul_exact(mul_exact(half_to_float(x.d), da), static_cast<float>(isum));
-  if constexpr (Format<Block>::kHasMin) {
-    const float q = mul_exact(mul_exact(half_to_float(x.m), da), static_cast<float>(asum));
-    return add_exact(sum, add_exact(p, q));
-  } else {
-    (void)asum;
-    return add_exact(sum, p);
-  }
+// The 8 horizontal sums of v[0..7] as one vector {sum(v0), ..., sum(v7)}.
+inline __m256i hsum8_epi32(const __m256i* v) {
+  const __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+  const __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+  return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20), _mm256_permute2x128_si256(a, b, 0x31));
 }
 
-// Four blocks per iteration so that one horizontal reduction serves four blocks; the float
-// accumulation stays sequential in block order like the scalar twin's.
+// Keeps the compiler from fusing the product into the following add (GCC contracts vector
+// expressions in this -mfma file), so every lane rounds like the scalar twin's separate mul and add.
+inline __m256 no_contract(__m256 v) {
+  asm("" : "+x"(v));
+  return v;
+}
+
+// Eight blocks b..b+count-1 (count <= 8): their values, block b+i in lane i, computed lane-wise with
+// the scalar twin's operations (d * da * isum [+ m * da * asum]); lanes past count hold -0.0, which
+// leaves an accumulator lane unchanged, as the scalar twin's untouched lane is.
+template <class Block>
+inline __m256 block_values(const Block* x, const BlockQ8_0* y, int count) {
+  constexpr bool kHasMin = Format<Block>::kHasMin;
+  __m256i isum[8], asum[8];
+  alignas(16) uint16_t dx[8] = {}, dy[8] = {}, mx[8] = {};
+  for (int i = 0; i < 8; ++i) {
+    if (i >= count) {
+      isum[i] = asum[i] = _mm256_setzero_si256();
+      continue;
+    }
+    const __m256i qy = load32(y[i].qs);
+    isum[i] = level_dot(x[i], qy);
+    if constexpr (kHasMin) {
+      asum[i] = activation_sum(qy);
+      mx[i] = x[i].m;
+    }
+    dx[i] = x[i].d;
+    dy[i] = y[i].d;
+  }
+  const __m256 da = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(dy)));
+  const __m256 scale =
+      no_contract(_mm256_mul_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(dx))), da));
+  __m256 v = no_contract(_mm256_mul_ps(scale, _mm256_cvtepi32_ps(hsum8_epi32(isum))));
+  if constexpr (kHasMin) {
+    const __m256 mscale =
+        no_contract(_mm256_mul_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(mx))), da));
+    const __m256 mv = no_contract(_mm256_mul_ps(mscale, _mm256_cvtepi32_ps(hsum8_epi32(asum))));
+    v = no_contract(_mm256_add_ps(v, mv));
+  }
+  if (count < 8) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256 valid = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(count), lane));
+    v = _mm256_blendv_ps(_mm256_set1_ps(-0.0f), v, valid);
+  }
+  return v;
+}
+
+// Block b accumulates into lane b % 8; the final reduction is the scalar twin's LaneSum::total order.
 template <class Block>
 float dot_legacy(int64_t n, const Block* x, const BlockQ8_0* y) {
-  constexpr bool kHasMin = Format<Block>::kHasMin;
   const int64_t blocks = n / kQK;
-  float sum = 0;
+  __m256 acc = _mm256_setzero_ps();
   int64_t b = 0;
-  for (; b + 4 <= blocks; b += 4) {
-    __m256i isum[4], asum[4];
-    for (int i = 0; i < 4; ++i) {
-      const __m256i qy = load32(y[b + i].qs);
-      isum[i] = level_dot(x[b + i], qy);
-      if constexpr (kHasMin) asum[i] = activation_sum(qy);
-    }
-    alignas(16) int32_t is[4], as[4] = {0, 0, 0, 0};
-    _mm_store_si128(reinterpret_cast<__m128i*>(is), hsum4_epi32(isum[0], isum[1], isum[2], isum[3]));
-    if constexpr (kHasMin)
-      _mm_store_si128(reinterpret_cast<__m128i*>(as), hsum4_epi32(asum[0], asum[1], asum[2], asum[3]));
-    for (int i = 0; i < 4; ++i) sum = add_block(sum, x[b + i], y[b + i], is[i], as[i]);
-  }
-  for (; b < blocks; ++b) {
-    const __m256i qy = load32(y[b].qs);
-    const int32_t is = hsum_epi32(level_dot(x[b], qy));
-    const int32_t as = kHasMin ? hsum_epi32(activation_sum(qy)) : 0;
-    sum = add_block(sum, x[b], y[b], is, as);
-  }
-  return sum;
+  for (; b + 8 <= blocks; b += 8) acc = _mm256_add_ps(acc, block_values(x + b, y + b, 8));
+  if (b < blocks) acc = _mm256_add_ps(acc, block_values(x + b, y + b, static_cast<int>(blocks - b)));
+  __m128 r = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+  r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+  r = _mm_add_ss(r, _mm_movehdup_ps(r));
+  return _mm_cvtss_f32(r);
 }
 
 }  // namespace
