@@ -153,7 +153,12 @@ float dot_q5_k_scalar(int64_t, const void*, const void*);
 float dot_q6_k_scalar(int64_t, const void*, const void*);
 
 float dot_q4_0_avx2(int64_t, const void*, const void*);
+float dot_q4_1_avx2(int64_t, const void*, const void*);  // quant_dot_legacy_avx2.cpp
+float dot_q5_0_avx2(int64_t, const void*, const void*);
+float dot_q5_1_avx2(int64_t, const void*, const void*);
 float dot_q8_0_avx2(int64_t, const void*, const void*);
+float dot_q2_k_avx2(int64_t, const void*, const void*);  // quant_dot_kq_avx2.cpp
+float dot_q3_k_avx2(int64_t, const void*, const void*);
 float dot_q4_k_avx2(int64_t, const void*, const void*);
 float dot_q5_k_avx2(int64_t, const void*, const void*);
 float dot_q6_k_avx2(int64_t, const void*, const void*);
