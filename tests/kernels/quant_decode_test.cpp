@@ -3,6 +3,7 @@
 // of the thread count, and ThreadPool::run_claimed (the pool call those products use).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -71,6 +72,33 @@ TEST(QuantDot, FourRowKernelsMatchScalar) {
       for (int r = 0; r < 4; ++r)
         EXPECT_EQ(out[r], kern.dot_scalar(k, w.row<void>(r), act.data())) << dtype_name(t) << " row " << r;
     }
+  }
+}
+
+// The AVX2 activation quantizers are bit-identical to the scalar ones, including exact ties (with
+// amax = 127 the Q8_0 scale is 1, so x.5 values hit lround's half-away-from-zero rule), blocks of
+// zeros and a block whose largest magnitude occurs with both signs (the first one wins in Q8_K).
+TEST(QuantAct, Avx2QuantizersEqualScalar) {
+  if (!cpu().has_avx2_fma()) GTEST_SKIP() << "no AVX2/FMA";
+  const int64_t n = 2048;
+  std::vector<std::vector<float>> inputs;
+  for (uint32_t seed = 0; seed < 4; ++seed) inputs.push_back(gaussian(n, 50 + seed, 0.01f + seed));
+  std::vector<float> ties(n);
+  for (int64_t i = 0; i < n; ++i) ties[i] = (i % 32 == 0) ? 127.0f : static_cast<float>(i % 254 - 127) + 0.5f;
+  inputs.push_back(ties);
+  std::vector<float> special = gaussian(n, 60);
+  std::fill(special.begin(), special.begin() + 256, 0.0f);
+  special[300] = -9.0f, special[301] = 9.0f, special[600] = 9.0f, special[601] = -9.0f;
+  inputs.push_back(special);
+  for (size_t c = 0; c < inputs.size(); ++c) {
+    std::vector<uint8_t> a(row_bytes(DType::Q8_0, n)), b(a.size());
+    quant::quantize_q8_0(inputs[c].data(), a.data(), n);
+    quant::quantize_q8_0_avx2(inputs[c].data(), b.data(), n);
+    EXPECT_EQ(a, b) << "Q8_0 case " << c;
+    std::vector<uint8_t> ak(row_bytes(DType::Q8_K, n)), bk(ak.size());
+    quant::quantize_q8_k(inputs[c].data(), ak.data(), n);
+    quant::quantize_q8_k_avx2(inputs[c].data(), bk.data(), n);
+    EXPECT_EQ(ak, bk) << "Q8_K case " << c;
   }
 }
 

@@ -53,6 +53,14 @@ void check_weight(const Tensor& weight) {
                                               dtype_name(weight.dtype())));
 }
 
+quant::QuantizeFn activation_quantizer(DType act_type) {
+  if (!force_scalar() && cpu().has_avx2_fma()) {
+    if (act_type == DType::Q8_0) return quant::quantize_q8_0_avx2;
+    if (act_type == DType::Q8_K) return quant::quantize_q8_k_avx2;
+  }
+  return quant::kernels(act_type).quantize;
+}
+
 void run_rows(const Segment& s, int64_t m, int64_t k, int64_t begin, int64_t end) {
   int64_t r = begin;
   if (const quant::Dot4Fn dot4 = quant::dot4_kernel(s.kern->type)) {
@@ -101,8 +109,8 @@ void matmul_quant_decode(const QuantProduct* products, size_t count, const float
   if (scratch.size() < act_bytes) scratch.resize(act_bytes);
   for (int a = 0; a < n_act; ++a) {
     const size_t arb = row_bytes(act_types[a], k);
-    const quant::Kernels& act_kern = quant::kernels(act_types[a]);
-    for (int64_t i = 0; i < m; ++i) act_kern.quantize(x + i * k, scratch.data() + act_offset[a] + i * arb, k);
+    const quant::QuantizeFn quantize = activation_quantizer(act_types[a]);
+    for (int64_t i = 0; i < m; ++i) quantize(x + i * k, scratch.data() + act_offset[a] + i * arb, k);
   }
 
   std::vector<Segment> segments;  // small: at most a few products
