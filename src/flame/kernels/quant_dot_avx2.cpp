@@ -103,6 +103,17 @@ float dot_q8_0_avx2(int64_t n, const void* w, const void* a) {
   return hsum_ps(_mm256_add_ps(acc0, acc1));
 }
 
+// The 4 rows of a dot4 call are 4 short streams (a few KB each) that the hardware prefetcher must
+// pick up anew for every group of rows, which perf showed as load stalls (the 4-row kernels ran at
+// half the speed of the one-row ones). The NEXT group of 4 rows is contiguous right after this
+// one, so each block step prefetches its share of it: (next group bytes) / (blocks) per step.
+// Addresses at most 64 bytes apart cover every line. Prefetches never fault, so running past the
+// end of the weight is harmless.
+inline void prefetch_next_group(const uint8_t* next_group, int64_t step_bytes, int64_t b) {
+  const char* p = reinterpret_cast<const char*>(next_group + b * step_bytes);
+  for (int64_t off = 0; off < step_bytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
+}
+
 // Four rows at once (dot4_*): each activation block and its scale are loaded once for 4 weight
 // rows, and the -8 offset of Q4_0 (maddubs(8, y)) is computed once per block. The weight scale is
 // converted with a broadcast vcvtph2ps and multiplied by the activation scale in vector registers;
@@ -117,6 +128,7 @@ void dot4_q4_0_avx2(int64_t n, const void* w, size_t row_bytes, const void* a, f
   const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t b = 0; b < n / kQK; ++b) {
     const __m256i qy = load32(y[b].qs);
+    prefetch_next_group(base + 4 * row_bytes, 4 * static_cast<int64_t>(sizeof(BlockQ4_0)), b);
     const __m256i offset = _mm256_maddubs_epi16(eight, qy);
     const __m256 dy = _mm256_set1_ps(half_to_float(y[b].d));
     for (int r = 0; r < 4; ++r) {
@@ -136,6 +148,7 @@ void dot4_q8_0_avx2(int64_t n, const void* w, size_t row_bytes, const void* a, f
   for (int r = 0; r < 4; ++r) x[r] = reinterpret_cast<const BlockQ8_0*>(base + r * row_bytes);
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
   for (int64_t b = 0; b < n / kQK; ++b) {
+    prefetch_next_group(base + 4 * row_bytes, 4 * static_cast<int64_t>(sizeof(BlockQ8_0)), b);
     const __m256i qy = load32(y[b].qs);
     const __m256 dy = _mm256_set1_ps(half_to_float(y[b].d));
     for (int r = 0; r < 4; ++r) {
