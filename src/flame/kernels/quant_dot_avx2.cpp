@@ -115,30 +115,36 @@ inline void prefetch_next_group(const uint8_t* next_group, int64_t step_bytes, i
 }
 
 // Four rows at once (dot4_*): each activation block and its scale are loaded once for 4 weight
-// rows, and the -8 offset of Q4_0 (maddubs(8, y)) is computed once per block. The weight scale is
-// converted with a broadcast vcvtph2ps and multiplied by the activation scale in vector registers;
-// per row the float order is one accumulator over blocks (not the two of the one-row kernel).
+// rows, and the -8 offset of Q4_0 (maddubs(8, y)) is computed once per block. Weight scales are
+// converted with vcvtph2ps and multiplied by the activation scale in vector registers; the float
+// summation order differs from the one-row kernels (tolerance in QuantDot.FourRowKernelsMatchScalar).
+// Q4_0: the integer pair sums of the 4 rows are folded by three vphaddd into one vector (lanes
+// 0..3: rows 0..3 over elements 0..15 of the block, lanes 4..7: over elements 16..31), so one
+// convert, one scale vector (the 4 fp16 weight scales packed in a GPR, one vcvtph2ps) and one FMA
+// serve 4 rows. out[r] = lane r + lane r + 4 at the end.
 void dot4_q4_0_avx2(int64_t n, const void* w, size_t row_bytes, const void* a, float* out) {
   const auto* y = static_cast<const BlockQ8_0*>(a);
   const auto* base = static_cast<const uint8_t*>(w);
   const BlockQ4_0* x[4];
   for (int r = 0; r < 4; ++r) x[r] = reinterpret_cast<const BlockQ4_0*>(base + r * row_bytes);
-  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  __m256 acc = _mm256_setzero_ps();
   const __m256i eight = _mm256_set1_epi8(8);
   const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t b = 0; b < n / kQK; ++b) {
-    const __m256i qy = load32(y[b].qs);
     prefetch_next_group(base + 4 * row_bytes, 4 * static_cast<int64_t>(sizeof(BlockQ4_0)), b);
+    const __m256i qy = load32(y[b].qs);
     const __m256i offset = _mm256_maddubs_epi16(eight, qy);
+    __m256i p[4];
+    for (int r = 0; r < 4; ++r)
+      p[r] = _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(unpack_nibbles_32(x[r][b].qs), qy), offset), ones);
+    const __m256i sums = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+    const uint64_t packed = static_cast<uint64_t>(x[0][b].d) | static_cast<uint64_t>(x[1][b].d) << 16 |
+                            static_cast<uint64_t>(x[2][b].d) << 32 | static_cast<uint64_t>(x[3][b].d) << 48;
+    const __m256 dx = _mm256_cvtph_ps(_mm_set1_epi64x(static_cast<int64_t>(packed)));
     const __m256 dy = _mm256_set1_ps(half_to_float(y[b].d));
-    for (int r = 0; r < 4; ++r) {
-      const __m256i pairs = _mm256_sub_epi16(_mm256_maddubs_epi16(unpack_nibbles_32(x[r][b].qs), qy), offset);
-      const __m256 sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones));
-      const __m256 dx = _mm256_cvtph_ps(_mm_set1_epi16(static_cast<int16_t>(x[r][b].d)));
-      acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(dx, dy), sums, acc[r]);
-    }
+    acc = _mm256_fmadd_ps(_mm256_mul_ps(dx, dy), _mm256_cvtepi32_ps(sums), acc);
   }
-  for (int r = 0; r < 4; ++r) out[r] = hsum_ps(acc[r]);
+  _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1)));
 }
 
 void dot4_q8_0_avx2(int64_t n, const void* w, size_t row_bytes, const void* a, float* out) {
