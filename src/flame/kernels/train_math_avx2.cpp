@@ -121,7 +121,7 @@ float sum_of_squares(const float* x, int64_t n) {
     const __m256 v = _mm256_loadu_ps(x + i);
     a0 = _mm256_fmadd_ps(v, v, a0);
   }
-  float ss = hsum(_mm256_add_ps(a0, a1));
+  float ss = hsum_ps(_mm256_add_ps(a0, a1));
   for (; i < n; ++i) ss += x[i] * x[i];
   return ss;
 }
@@ -151,7 +151,7 @@ void rmsnorm_grad_row(const float* dy, const float* x, const float* w, float r, 
     a0 = _mm256_fmadd_ps(_mm256_mul_ps(d0, _mm256_loadu_ps(w + i)), x0, a0);
     _mm256_storeu_ps(dw + i, _mm256_fmadd_ps(_mm256_mul_ps(d0, x0), rv, _mm256_loadu_ps(dw + i)));
   }
-  float dot = hsum(_mm256_add_ps(a0, a1));
+  float dot = hsum_ps(_mm256_add_ps(a0, a1));
   for (; i < n; ++i) {
     dot += dy[i] * w[i] * x[i];
     dw[i] += dy[i] * x[i] * r;
@@ -173,7 +173,7 @@ void softmax_grad_row(const float* p, float* ds, int64_t n) {
     a1 = _mm256_fmadd_ps(_mm256_loadu_ps(p + i + 8), _mm256_loadu_ps(ds + i + 8), a1);
   }
   for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(p + i), _mm256_loadu_ps(ds + i), a0);
-  float dot = hsum(_mm256_add_ps(a0, a1));
+  float dot = hsum_ps(_mm256_add_ps(a0, a1));
   for (; i < n; ++i) dot += p[i] * ds[i];
   const __m256 dv = _mm256_set1_ps(dot);
   for (i = 0; i + 8 <= n; i += 8)
