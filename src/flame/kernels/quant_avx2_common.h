@@ -3,32 +3,23 @@
 // *_avx2.cpp files, which CMake compiles with -mavx2 -mfma -mf16c).
 //
 //   __m256i q = unpack_nibbles_32(block.qs);            // 32 levels, 0..15
-//   int32_t s = hsum_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(q, load32(act)), ones16()));
+//   int32_t s = hsum_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(q, load_si256(act)), ones16()));
 //   sum = add_exact(sum, mul_exact(mul_exact(wd, ad), static_cast<float>(s)));
 #include <immintrin.h>
 
 #include <cstdint>
 
+#include "flame/kernels/avx2_common.h"
+
 namespace flame::quant::avx2 {
 
-// F16C conversion: exact, like the scalar f16_to_f32.
-inline float half_to_float(uint16_t h) {
-  return _cvtsh_ss(h);
-}
-
-inline __m256i load32(const void* p) {
-  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
-}
+// The generic helpers (hsum_epi32, half_to_float, load_si256) live in avx2_common.h.
+using flame::avx2::half_to_float;
+using flame::avx2::hsum_epi32;
+using flame::avx2::load_si256;
 
 inline __m256i ones16() {
   return _mm256_set1_epi16(1);
-}
-
-inline int32_t hsum_epi32(__m256i v) {
-  __m128i r = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  r = _mm_add_epi32(r, _mm_shuffle_epi32(r, _MM_SHUFFLE(1, 0, 3, 2)));
-  r = _mm_add_epi32(r, _mm_shuffle_epi32(r, _MM_SHUFFLE(2, 3, 0, 1)));
-  return _mm_cvtsi128_si32(r);
 }
 
 // The horizontal sums of four vectors at once: {sum(a), sum(b), sum(c), sum(d)}.

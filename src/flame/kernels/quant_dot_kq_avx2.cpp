@@ -54,15 +54,15 @@ float dot_q2_k_avx2(int64_t n, const void* w, const void* a) {
   for (int64_t b = 0; b < n / kQK_K; ++b) {
     const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].scales));
     const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), low_nibble));
-    const int32_t msum = hsum_epi32(_mm256_madd_epi16(load32(y[b].bsums), mins));
+    const int32_t msum = hsum_epi32(_mm256_madd_epi16(load_si256(y[b].bsums), mins));
     __m256i halves[2];
     split_halves(_mm256_cvtepu8_epi16(_mm_and_si128(packed, low_nibble)), halves[0], halves[1]);
     __m256i sumi = _mm256_setzero_si256();
     for (int h = 0; h < 2; ++h) {
-      const __m256i bits = load32(x[b].qs + 32 * h);
+      const __m256i bits = load_si256(x[b].qs + 32 * h);
       for (int run = 0; run < 4; ++run) {
         const __m256i q = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * run), two_bits);
-        const __m256i pairs = _mm256_maddubs_epi16(q, load32(y[b].qs + 128 * h + 32 * run));
+        const __m256i pairs = _mm256_maddubs_epi16(q, load_si256(y[b].qs + 128 * h + 32 * run));
         sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(pairs, run_scales(halves[h], run)));
       }
     }
@@ -82,14 +82,14 @@ float dot_q3_k_avx2(int64_t n, const void* w, const void* a) {
   for (int64_t b = 0; b < n / kQK_K; ++b) {
     __m256i halves[2];
     split_halves(_mm256_cvtepi8_epi16(q3_k_scales(x[b].scales)), halves[0], halves[1]);
-    const __m256i hmask = load32(x[b].hmask);
+    const __m256i hmask = load_si256(x[b].hmask);
     __m256i sumi = _mm256_setzero_si256();
     for (int h = 0; h < 2; ++h) {
-      const __m256i bits = load32(x[b].qs + 32 * h);
+      const __m256i bits = load_si256(x[b].qs + 32 * h);
       for (int run = 0; run < 4; ++run) {
         const __m256i low = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * run), two_bits);
         const __m256i high = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hmask, 4 * h + run), one), 2);
-        const __m256i qy = load32(y[b].qs + 128 * h + 32 * run);
+        const __m256i qy = load_si256(y[b].qs + 128 * h + 32 * run);
         const __m256i pairs =
             _mm256_sub_epi16(_mm256_maddubs_epi16(_mm256_or_si256(low, high), qy), _mm256_maddubs_epi16(four, qy));
         sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(pairs, run_scales(halves[h], run)));

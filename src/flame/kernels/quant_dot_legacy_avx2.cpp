@@ -89,7 +89,7 @@ inline __m256 block_values(const Block* x, const BlockQ8_0* y, int count) {
       isum[i] = asum[i] = _mm256_setzero_si256();
       continue;
     }
-    const __m256i qy = load32(y[i].qs);
+    const __m256i qy = load_si256(y[i].qs);
     isum[i] = level_dot(x[i], qy);
     if constexpr (kHasMin) {
       asum[i] = activation_sum(qy);
