@@ -57,6 +57,38 @@ void BM_AttentionDecode(benchmark::State& state) {
 }
 BENCHMARK(BM_AttentionDecode)->Arg(512)->Arg(4096)->UseRealTime();
 
+// 1B attention geometry over an fp16 cache; KV bytes read per call: 2 * context * 8 * 64 * 2.
+void BM_AttentionDecodeF16(benchmark::State& state) {
+  const int64_t context = state.range(0);
+  const flame::AttentionShape s{32, 8, 64};
+  std::vector<float> q(32 * 64, 0.1f), out(32 * 64);
+  std::vector<uint16_t> k(static_cast<size_t>(context * 8 * 64), 0x2000), v(k.size(), 0x3000);
+  for (auto _ : state) {
+    flame::attention_causal(q.data(), flame::KvRows{k.data(), v.data(), flame::DType::F16}, out.data(), 1, context - 1,
+                            s);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["KV_GB/s"] =
+      benchmark::Counter(4.0 * context * 8 * 64 * state.iterations(), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_AttentionDecodeF16)->Arg(512)->Arg(4096)->Arg(8192)->UseRealTime();
+
+// Causal prompt attention of n tokens from position 0 (one layer of the 1B shape).
+void BM_AttentionPrompt(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  const flame::AttentionShape s{32, 8, 64};
+  std::vector<float> q(static_cast<size_t>(n * 32 * 64), 0.1f), out(q.size());
+  std::vector<float> k(static_cast<size_t>(n * 8 * 64), 0.01f), v(k.size(), 0.2f);
+  for (auto _ : state) {
+    flame::attention_causal(q.data(), k.data(), v.data(), out.data(), n, 0, s);
+    benchmark::DoNotOptimize(out.data());
+  }
+  // 2 matmuls (QK^T, PV) of n*n/2 pairs x 32 heads x 64 dims.
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * 2.0 * n * n / 2 * 32 * 64 * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_AttentionPrompt)->Arg(512)->Arg(2048)->UseRealTime()->Unit(benchmark::kMillisecond);
+
 void BM_Decode(benchmark::State& state) {
   const char* path = std::getenv("FLAME_BENCH_MODEL");
   if (!path) {
