@@ -6,6 +6,18 @@
 
 namespace flame::quant {
 
+namespace {
+// nearest_int and std::clamp with the same results, written without branches or float compares
+// so the step loops below vectorise. v + copysign(0.5, v) is v + 0.5 or v - 0.5 exactly as in
+// nearest_int; the one input where the sign tests differ, -0.0, truncates to 0 either way.
+inline int nearest_int_select(float v) {
+  return static_cast<int>(v + std::copysign(0.5f, v));
+}
+inline int clamp_select(int v, int lo, int hi) {
+  return std::min(std::max(v, lo), hi);
+}
+}  // namespace
+
 float fit_symmetric(int n, int nmax, const float* x, const float* w, int8_t* levels) {
   float amax = 0.0f, max = 0.0f;
   for (int i = 0; i < n; ++i) {
@@ -32,7 +44,7 @@ float fit_symmetric(int n, int nmax, const float* x, const float* w, int8_t* lev
     const double wi = w[i];
     const float xi = x[i];
     for (int s = 0; s < kSteps; ++s) {
-      const int l = std::clamp(nearest_int(invs[s] * xi), -nmax, nmax - 1);
+      const int l = clamp_select(nearest_int_select(invs[s] * xi), -nmax, nmax - 1);
       sums_lx[s] += wi * xi * l;
       sums_l2[s] += wi * l * l;
     }
@@ -81,7 +93,7 @@ float fit_with_min(int n, int nmax, const float* x, const float* w, unsigned cha
   for (int i = 0; i < n; ++i) {
     const float wi = w[i], xi = x[i], shifted = x[i] - lo;
     for (int s = 0; s < kSteps; ++s) {
-      const int l = std::clamp(nearest_int(invs[s] * shifted), 0, nmax);
+      const int l = clamp_select(nearest_int_select(invs[s] * shifted), 0, nmax);
       const float wl = wi * static_cast<float>(l);
       sums_l[s] += wl;
       sums_l2[s] += wl * static_cast<float>(l);
