@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "flame/core/half.h"
 #include "flame/io/gguf.h"
 #include "flame/kernels/attention.h"
 #include "flame/kernels/matmul.h"
@@ -72,6 +73,29 @@ void BM_AttentionDecodeF16(benchmark::State& state) {
       benchmark::Counter(4.0 * context * 8 * 64 * state.iterations(), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_AttentionDecodeF16)->Arg(512)->Arg(4096)->Arg(8192)->UseRealTime();
+
+// The same decode step on a 1-thread pool (CPU time is the whole cost; compare with
+// BM_AttentionDecodeOneThread in attention_bench.cpp for the F32 cache).
+void BM_AttentionDecodeF16OneThread(benchmark::State& state) {
+  const int64_t context = state.range(0);
+  const flame::AttentionShape s{32, 8, 64};
+  flame::ThreadPool pool(1);
+  std::mt19937 rng(2);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> q(32 * 64), out(32 * 64);
+  for (auto& x : q) x = d(rng);
+  std::vector<uint16_t> k(static_cast<size_t>(context * 8 * 64)), v(k.size());
+  for (auto& x : k) x = flame::f32_to_f16(d(rng));
+  for (auto& x : v) x = flame::f32_to_f16(d(rng));
+  for (auto _ : state) {
+    flame::attention_causal(q.data(), flame::KvRows{k.data(), v.data(), flame::DType::F16}, out.data(), 1, context - 1,
+                            s, pool);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["KV_GB/s"] =
+      benchmark::Counter(2.0 * 2.0 * context * 8 * 64 * state.iterations(), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_AttentionDecodeF16OneThread)->Arg(1024)->Arg(4096)->Arg(8192);
 
 // Causal prompt attention of n tokens from position 0 (one layer of the 1B shape).
 void BM_AttentionPrompt(benchmark::State& state) {
