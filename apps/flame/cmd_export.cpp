@@ -17,7 +17,7 @@ flame::cli::Registration reg{
       app.add_option("checkpoint", o->checkpoint, "Run folder or checkpoint .gguf")->required();
       auto* g = app.add_option("--gguf", o->gguf, "Output GGUF file");
       auto* s = app.add_option("--safetensors", o->safetensors,
-                               "Output folder (model.safetensors, config.json, tokenizer.json)");
+                               "Output folder (model.safetensors, config.json, tokenizer.json and its HF companions)");
       app.add_option("--tokenizer", o->tokenizer, "Tokenizer to embed (default: the run's)");
       g->excludes(s);
       s->excludes(g);
@@ -29,7 +29,10 @@ flame::cli::Registration reg{
           fmt::print("wrote {}\n", o->gguf);
         } else {
           flame::export_hf(o->checkpoint, o->safetensors, o->tokenizer);
-          fmt::print("wrote {}/model.safetensors, config.json, tokenizer.json\n", o->safetensors);
+          fmt::print(
+              "wrote {}/model.safetensors, config.json, tokenizer.json, tokenizer_config.json, "
+              "special_tokens_map.json, generation_config.json\n",
+              o->safetensors);
         }
         return 0;
       };

@@ -18,7 +18,7 @@ struct Options {
   std::string resume, dump_grads;
   std::vector<std::string> samples;
   int64_t sample_tokens = 48;
-  double peak_gflops = 133.0;
+  double peak_gflops = 0.0;
   int threads = 0;
 };
 
@@ -31,7 +31,8 @@ flame::cli::Registration reg{
       app.add_option("--resume", o->resume, "Run folder (or checkpoint .gguf) to continue bit-exactly");
       app.add_option("--dump-grads", o->dump_grads,
                      "Write every parameter's gradient after the first step (safetensors, HF names) and stop");
-      app.add_option("--peak-gflops", o->peak_gflops, "fp32 GEMM peak used for MFU")->capture_default_str();
+      app.add_option("--peak-gflops", o->peak_gflops,
+                     "fp32 GEMM peak used for MFU (default: run.peak_gflops, else measured at start)");
       app.add_option("--sample", o->samples, "Prompt to continue at every evaluation (repeatable)");
       app.add_option("--sample-tokens", o->sample_tokens, "Tokens per sample")->capture_default_str();
       flame::cli::add_threads_option(app, o->threads);

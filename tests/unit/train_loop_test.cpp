@@ -1,8 +1,11 @@
 // Training loop pieces: TOML config, shards + data loader, SVG chart, HF layout, seeded init, and
 // the trainer itself (loss goes down, interrupted + resumed == uninterrupted bit for bit, bad input).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <fmt/format.h>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -262,7 +265,10 @@ std::vector<double> losses_of(const std::string& log) {
 class TrainerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root = test::scratch_dir("train_loop/trainer");
+    // One folder per gtest shard: ctest runs the shards as parallel processes, and SetUp rewrites
+    // the data folder.
+    const char* shard = std::getenv("GTEST_SHARD_INDEX");
+    root = test::scratch_dir(std::string("train_loop/trainer") + (shard ? shard : "0"));
     data = root + "/data";
     write_pattern_shards(data, 20000, 64, 512, 5);
   }
@@ -302,6 +308,106 @@ TEST_F(TrainerTest, ResumedRunEqualsUninterruptedBitForBit) {
   EXPECT_EQ(std::memcmp(a.params.layers[1].w_down.data(), b.params.layers[1].w_down.data(),
                         a.params.layers[1].w_down.nbytes()),
             0);
+}
+
+TEST_F(TrainerTest, LogOpensWithTheGemmPeakMeasuredOrConfigured) {
+  auto first_record = [](const std::string& log) {
+    std::ifstream in(log);
+    std::string line;
+    std::getline(in, line);
+    return nlohmann::json::parse(line);
+  };
+  TrainOptions measured = options("peak_measured");
+  measured.config.steps = 2;
+  run_training(measured);
+  const auto m = first_record(measured.config.out_dir + "/train.jsonl");
+  EXPECT_EQ(m.value("event", ""), "start");
+  EXPECT_EQ(m.value("peak_source", ""), "measured");
+  EXPECT_GT(m.value("peak_gflops", 0.0), 1.0);
+
+  TrainOptions configured = options("peak_config");
+  configured.config.steps = 2;
+  configured.config.peak_gflops = 123.5;
+  run_training(configured);
+  const auto c = first_record(configured.config.out_dir + "/train.jsonl");
+  EXPECT_EQ(c.value("peak_source", ""), "config");
+  EXPECT_EQ(c.value("peak_gflops", 0.0), 123.5);
+  // The per-step MFU uses that peak: mfu = tokens/s x FLOPs per token / peak.
+  std::ifstream in(configured.config.out_dir + "/train.jsonl");
+  std::string line;
+  int checked = 0;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line);
+    if (!j.contains("mfu")) continue;
+    EXPECT_NEAR(j["mfu"].get<double>(), j["tokens_per_s"].get<double>() * c["flops_per_token"].get<double>() / 123.5e9,
+                1e-9);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 2);
+}
+
+// A real full disk: the run folder on a tmpfs that holds one checkpoint but not a second one
+// beside it (the atomic write needs both until the rename). Needs root and a working mount.
+TEST_F(TrainerTest, FullDiskDuringACheckpointKeepsTheLastOneResumable) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs";
+  auto read_bytes = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  TrainOptions sizing = options("enospc_sizing");
+  sizing.config.max_steps = 2;
+  run_training(sizing);
+  const auto checkpoint_bytes = fs::file_size(sizing.config.out_dir + "/checkpoint.gguf");
+  // Room for one checkpoint plus half of another (and the small logs), in whole pages.
+  const uint64_t tmpfs_bytes = (checkpoint_bytes * 3 / 2 + 4095) / 4096 * 4096;
+
+  const std::string mount_point = root + "/enospc_tmpfs";
+  test::run_command("umount " + test::shell_quote(mount_point) + " 2>/dev/null");
+  fs::remove_all(mount_point);
+  fs::create_directories(mount_point);
+  const auto mounted =
+      test::run_command(fmt::format("mount -t tmpfs -o size={} tmpfs {}", tmpfs_bytes, test::shell_quote(mount_point)));
+  if (mounted.exit_code != 0) GTEST_SKIP() << "cannot mount a tmpfs here: " << mounted.err;
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { test::run_command("umount " + test::shell_quote(dir)); }
+  } unmount{mount_point};
+
+  const std::string run = mount_point + "/run", toml = root + "/enospc.toml";
+  TrainOptions o = options("unused_enospc");
+  o.config.out_dir = run;
+  o.config.checkpoint_interval = 2;
+  o.config.peak_gflops = 100;
+  std::ofstream(toml) << o.config.to_toml();
+  const std::string threads = std::to_string(ThreadPool::global().size());
+  const auto first = test::run_cli("train " + test::shell_quote(toml) + " -t " + threads + " --set max_steps=2");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const std::string good = read_bytes(run + "/checkpoint.gguf");
+  ASSERT_EQ(good.size(), checkpoint_bytes);
+
+  // Steps 3-4 train, then the step-4 checkpoint does not fit next to the step-2 one.
+  const auto full =
+      test::run_cli("train " + test::shell_quote(toml) + " -t " + threads + " --resume " + test::shell_quote(run));
+  EXPECT_EQ(full.exit_code, 1) << full.err;
+  EXPECT_NE(full.err.find("no space left on device (ENOSPC)"), std::string::npos) << full.err;
+  EXPECT_NE(full.err.find(run + "/checkpoint.gguf"), std::string::npos) << full.err;
+  EXPECT_EQ(read_bytes(run + "/checkpoint.gguf"), good) << "the last good checkpoint changed";
+  for (const auto& entry : fs::directory_iterator(run))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos)
+        << "temporary file left behind: " << entry.path();
+
+  // The surviving checkpoint resumes (off the full disk) to the uninterrupted run's losses.
+  const std::string copy = root + "/enospc_copy";
+  fs::remove_all(copy);
+  fs::copy(run, copy);
+  TrainOptions full_run = options("enospc_reference");
+  run_training(full_run);
+  TrainOptions rest = options("unused_enospc2");
+  rest.resume_dir = copy;
+  EXPECT_EQ(run_training(rest).step, 8);
+  const auto expected = losses_of(full_run.config.out_dir + "/train.jsonl"), resumed = losses_of(copy + "/train.jsonl");
+  ASSERT_EQ(resumed.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(resumed[i], expected[i]) << "step " << i + 1;
 }
 
 TEST_F(TrainerTest, ResumeUnderAnotherConfigIsAnError) {

@@ -68,7 +68,7 @@ void Progress::finish() {
 void Progress::draw(bool final) {
   if (!g_enabled.load()) return;
   const double elapsed = elapsed_seconds();
-  const double rate = elapsed > 0 ? done_ / elapsed : 0.0;
+  const double rate = elapsed > 0 ? static_cast<double>(done_ - base_) / elapsed : 0.0;
   auto amount = [&](double v) { return unit_ == "B" ? human_bytes(v) : fmt::format("{:.0f}", v); };
   std::string line = label_ + " ";
   if (total_ > 0) {
@@ -84,6 +84,8 @@ void Progress::draw(bool final) {
   if (!suffix_.empty()) line += " " + suffix_;
   if (final)
     line += " in " + human_duration(elapsed);
+  else if (eta_override_ >= 0)
+    line += " ETA " + human_duration(eta_override_);
   else if (total_ > 0 && rate > 0)
     line += " ETA " + human_duration((total_ - done_) / rate);
   if (tty_)

@@ -24,6 +24,12 @@ public:
   void update(int64_t done);
   // Extra text shown after the rate (e.g. "loss 3.21").
   void set_suffix(std::string suffix) { suffix_ = std::move(suffix); }
+  // Replaces the ETA estimated from the average rate (seconds; < 0 returns to the estimate), for
+  // callers that know better (e.g. a time budget that ends the run before the total).
+  void set_eta(double seconds) { eta_override_ = seconds; }
+  // Continues from `done` units finished earlier (e.g. a resumed run): the rate counts only the
+  // units done by this process.
+  void start_at(int64_t done) { done_ = base_ = done; }
   void finish();
   double elapsed_seconds() const;
   // Disables all progress output process-wide (e.g. --quiet, or JSON on stdout that must stay clean
@@ -33,7 +39,8 @@ public:
 private:
   void draw(bool final);
   std::string label_, unit_, suffix_;
-  int64_t total_, done_ = 0;
+  int64_t total_, done_ = 0, base_ = 0;
+  double eta_override_ = -1;
   std::chrono::steady_clock::time_point start_, last_draw_;
   bool tty_, finished_ = false;
 };

@@ -126,13 +126,14 @@ size_t next_gpt2(const Scanner& s, size_t pos) {
 PreTokenizer pre_tokenizer_from_name(const std::string& name) {
   // Names as llama.cpp's converter writes them for vocabularies using exactly these patterns.
   if (name == "llama-bpe" || name == "smaug-bpe") return PreTokenizer::Llama3;
-  if (name == "gpt2") return PreTokenizer::Gpt2;
+  // llama.cpp's name is "gpt-2" (llama-vocab.cpp); "gpt2" is what flame wrote before it matched.
+  if (name == "gpt-2" || name == "gpt2") return PreTokenizer::Gpt2;
   throw UnsupportedError(
-      fmt::format("unknown pre-tokenizer '{}' (tokenizer.ggml.pre); flame knows: llama-bpe (Llama 3), gpt2", name));
+      fmt::format("unknown pre-tokenizer '{}' (tokenizer.ggml.pre); flame knows: llama-bpe (Llama 3), gpt-2", name));
 }
 
 const char* pre_tokenizer_name(PreTokenizer kind) {
-  return kind == PreTokenizer::Llama3 ? "llama-bpe" : "gpt2";
+  return kind == PreTokenizer::Llama3 ? "llama-bpe" : "gpt-2";
 }
 
 size_t pre_token_end(PreTokenizer kind, std::string_view text, size_t pos) {

@@ -170,8 +170,10 @@ void Tokenizer::save_tokenizer_json(const std::string& path) const {
     else
       vocab[bytes_to_unicode_text(s.tokens[id])] = id;
   }
+  // "left right" strings as in Meta's file: every tokenizers release reads them (the [left, right]
+  // pair form needs tokenizers >= 0.20); byte-level tokens never contain a literal space.
   for (auto [l, r] : s.merges)
-    merges.push_back({bytes_to_unicode_text(s.tokens[l]), bytes_to_unicode_text(s.tokens[r])});
+    merges.push_back(bytes_to_unicode_text(s.tokens[l]) + " " + bytes_to_unicode_text(s.tokens[r]));
   json pre = {{"type", "Sequence"},
               {"pretokenizers",
                {{{"type", "Split"},
@@ -179,17 +181,30 @@ void Tokenizer::save_tokenizer_json(const std::string& path) const {
                  {"behavior", "Isolated"},
                  {"invert", false}},
                 {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", false}}}}};
+  // As Meta's Llama 3 tokenizer.json: ByteLevel offsets, then the BOS template. HF tokenizers
+  // requires all three TemplateProcessing fields (single, pair, special_tokens).
+  json post_processor = {
+      {"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", false}, {"use_regex", true}};
+  if (s.add_bos && s.bos_id >= 0) {
+    const std::string& bos = s.tokens[s.bos_id];
+    auto special = [&](int type_id) { return json{{"SpecialToken", {{"id", bos}, {"type_id", type_id}}}}; };
+    auto sequence = [](const char* id, int type_id) { return json{{"Sequence", {{"id", id}, {"type_id", type_id}}}}; };
+    json special_tokens = json::object();
+    special_tokens[bos] = {{"id", bos}, {"ids", json::array({s.bos_id})}, {"tokens", json::array({bos})}};
+    json template_processing = {{"type", "TemplateProcessing"},
+                                {"single", json::array({special(0), sequence("A", 0)})},
+                                {"pair", json::array({special(0), sequence("A", 0), special(1), sequence("B", 1)})},
+                                {"special_tokens", special_tokens}};
+    post_processor = {{"type", "Sequence"}, {"processors", json::array({post_processor, template_processing})}};
+  }
   json doc = {
       {"version", "1.0"},
       {"added_tokens", added},
       {"normalizer", nullptr},
       {"pre_tokenizer", pre},
-      {"post_processor", s.add_bos && s.bos_id >= 0
-                             ? json{{"type", "TemplateProcessing"},
-                                    {"single",
-                                     {{{"SpecialToken", {{"id", s.tokens[s.bos_id]}, {"type_id", 0}}}},
-                                      {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}}}
-                             : json(nullptr)},
+      {"truncation", nullptr},
+      {"padding", nullptr},
+      {"post_processor", post_processor},
       {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
       {"model",
        {{"type", "BPE"},

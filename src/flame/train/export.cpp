@@ -11,6 +11,7 @@
 #include "flame/tokenizer/tokenizer.h"
 #include "flame/train/checkpoint.h"
 #include "flame/train/hf_safetensors.h"
+#include "flame/train/hf_tokenizer_files.h"
 #include "flame/train/prepare_data.h"
 #include "flame/train/shards.h"
 
@@ -81,7 +82,7 @@ void export_hf(const std::string& checkpoint, const std::string& out_dir, const 
   if (tok.bos_id() >= 0) config["bos_token_id"] = tok.bos_id();
   if (tok.eos_id() >= 0) config["eos_token_id"] = tok.eos_id();
   io::write_file_atomically((fs::path(out_dir) / "config.json").string(), config.dump(2) + "\n");
-  tok.save_tokenizer_json((fs::path(out_dir) / "tokenizer.json").string());
+  write_hf_tokenizer_files(tok, c, out_dir);
 }
 
 }  // namespace flame

@@ -1,7 +1,8 @@
 #pragma once
 // `flame export`: a training checkpoint -> a GGUF that `flame run` and llama.cpp load (tokenizer
 // embedded), or a Hugging Face Llama folder (model.safetensors with HF names and Q/K order,
-// config.json, tokenizer.json).
+// config.json, tokenizer.json, tokenizer_config.json, special_tokens_map.json,
+// generation_config.json; train/hf_tokenizer_files.h).
 //
 //   export_gguf("runs/small", "models/small.gguf");
 //   export_hf("runs/small", "models/small-hf");

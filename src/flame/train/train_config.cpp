@@ -63,6 +63,7 @@ const std::vector<Field>& fields() {
       {"eval", "batches", &TrainConfig::eval_batches, true},
       {"checkpoint", "interval", &TrainConfig::checkpoint_interval, false},
       {"run", "out_dir", &TrainConfig::out_dir, false},
+      {"run", "peak_gflops", &TrainConfig::peak_gflops, false},
   };
   return table;
 }
@@ -226,6 +227,7 @@ void TrainConfig::validate() const {
   if (max_steps < 0 || max_steps > steps)
     bad(fmt::format("train.max_steps ({}) must be between 0 (= steps) and train.steps ({})", max_steps, steps));
   if (max_minutes < 0) bad(fmt::format("train.max_minutes must be >= 0, got {}", max_minutes));
+  if (!(peak_gflops >= 0)) bad(fmt::format("run.peak_gflops must be >= 0 (0 = measure), got {}", peak_gflops));
   positive("train.max_bad_steps", max_bad_steps);
   positive("optim.lr", lr);
   if (min_lr_ratio < 0 || min_lr_ratio > 1)

@@ -14,7 +14,7 @@
 // [train] batch seq grad_accum steps max_steps(0: steps; stop early, resumable) max_minutes seed
 //         max_bad_steps
 // [optim] lr min_lr_ratio warmup schedule(cosine|wsd) decay_fraction weight_decay beta1 beta2 eps clip
-// [eval] interval batches      [checkpoint] interval      [run] out_dir
+// [eval] interval batches      [checkpoint] interval      [run] out_dir peak_gflops(0: measure at start)
 #include <cstdint>
 #include <string>
 
@@ -45,6 +45,7 @@ struct TrainConfig {
   int64_t checkpoint_interval = 200;
   // [run]
   std::string out_dir = "runs/default";
+  double peak_gflops = 0.0;  // fp32 GEMM peak for MFU; 0 = measure it at train start (~0.3 s)
 
   // Throws ArgumentError naming the file, key and reason (unknown keys, wrong types, TOML syntax).
   static TrainConfig from_toml_file(const std::string& path);

@@ -26,6 +26,7 @@
 #include "flame/train/lr_schedule.h"
 #include "flame/train/shards.h"
 #include "flame/train/svg_plot.h"
+#include "flame/train/train_metrics.h"
 
 namespace flame {
 namespace fs = std::filesystem;
@@ -195,6 +196,12 @@ TrainResult run_training(const TrainOptions& options) {
   std::vector<uint32_t> inputs(static_cast<size_t>(tokens_per_micro)), targets(inputs.size());
   const double flops_per_token = train_flops_per_token(model, cfg.seq);
   const int64_t last_step = cfg.last_step();
+  double peak_gflops = options.peak_gflops > 0 ? options.peak_gflops : cfg.peak_gflops;
+  const char* peak_source = options.peak_gflops > 0 ? "option" : "config";
+  if (peak_gflops <= 0 && options.dump_grads.empty()) {
+    peak_gflops = measure_gemm_peak_gflops(ThreadPool::global());
+    peak_source = "measured";
+  }
 
   auto evaluate = [&]() {
     double sum = 0;
@@ -218,11 +225,23 @@ TrainResult run_training(const TrainOptions& options) {
                   state.step + 1, last_step, cfg.steps, cfg.batch, cfg.seq, cfg.grad_accum, tokens_per_step,
                   ThreadPool::global().size(), cfg.out_dir));
 
+  if (options.dump_grads.empty())
+    say(fmt::format("MFU is relative to an fp32 GEMM peak of {:.1f} GFLOP/s ({}{})", peak_gflops, peak_source,
+                    peak_source == std::string("measured") ? ", set run.peak_gflops to fix it" : ""));
   JsonlLog log(log_path, /*append=*/true);
+  log.write({{"step", state.step},
+             {"event", resuming ? "resume" : "start"},
+             {"peak_gflops", peak_gflops},
+             {"peak_source", peak_source},
+             {"flops_per_token", flops_per_token},
+             {"threads", ThreadPool::global().size()},
+             {"last_step", last_step},
+             {"max_minutes", cfg.max_minutes}});
   install_interrupt_handler();
   TrainResult result;
   Progress progress("train", last_step, "step");
-  progress.update(state.step);
+  progress.start_at(state.step);
+  const int64_t first_step = state.step;
   const auto start = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
   double window_tokens = 0, window_seconds = 0, smoothed_rate = 0;
@@ -291,7 +310,7 @@ TrainResult run_training(const TrainOptions& options) {
     window_tokens += static_cast<double>(tokens_per_step), window_seconds += step_seconds;
     const double rate = static_cast<double>(tokens_per_step) / step_seconds;
     smoothed_rate = smoothed_rate == 0 ? rate : 0.9 * smoothed_rate + 0.1 * rate;
-    const double mfu = rate * flops_per_token / (options.peak_gflops * 1e9);
+    const double mfu = rate * flops_per_token / (peak_gflops * 1e9);
     log.write({{"step", step},
                {"loss", loss},
                {"lr", lr},
@@ -313,13 +332,15 @@ TrainResult run_training(const TrainOptions& options) {
       const double window_rate = window_tokens / window_seconds;
       say(fmt::format(
           "step {:>6}  train loss {:.4f}  val loss {:.4f}  (perplexity {:.1f})  lr {:.2e}  {} tok/s  MFU {:.1f}%", step,
-          loss, val, std::exp(val), lr, si(window_rate),
-          100 * window_rate * flops_per_token / (options.peak_gflops * 1e9)));
+          loss, val, std::exp(val), lr, si(window_rate), 100 * window_rate * flops_per_token / (peak_gflops * 1e9)));
       window_tokens = window_seconds = 0;
       val_text = fmt::format(" | val {:.3f}", val);
       if (options.on_eval) options.on_eval(step, val, params);
     }
     progress.set_suffix(fmt::format("loss {:.3f}{} | {} tok/s | lr {:.1e}", loss, val_text, si(smoothed_rate), lr));
+    // Per-step time averaged over this invocation, so evaluations and checkpoints are counted.
+    progress.set_eta(training_eta_seconds(last_step - step, elapsed() / static_cast<double>(step - first_step),
+                                          cfg.max_minutes, elapsed()));
     progress.update(step);
 
     if (last || interrupted || time_up || (cfg.checkpoint_interval > 0 && step % cfg.checkpoint_interval == 0)) {

@@ -8,7 +8,8 @@
 //   o.resume_dir = "runs/small";            // optional: continue bit-exactly
 //   TrainResult r = run_training(o);        // r.interrupted after Ctrl-C (checkpoint saved)
 //
-// Files in config.out_dir: checkpoint.gguf, config.toml, train.jsonl, loss.svg.
+// Files in config.out_dir: checkpoint.gguf, config.toml, train.jsonl, loss.svg. train.jsonl opens
+// each invocation with a {"event": "start", "peak_gflops", "peak_source", ...} record.
 // Bitwise reproducible for a given config, seed and thread count; an interrupted and resumed run
 // produces the same loss sequence as an uninterrupted one.
 #include <cstdint>
@@ -22,9 +23,11 @@ namespace flame {
 
 struct TrainOptions {
   TrainConfig config;
-  std::string resume_dir;      // a run folder (or checkpoint .gguf) to continue from
-  std::string dump_grads;      // after the first step's backward, write every gradient (HF names) here
-  double peak_gflops = 133.0;  // fp32 GEMM peak for MFU (measured OpenBLAS, 2 threads, this machine)
+  std::string resume_dir;  // a run folder (or checkpoint .gguf) to continue from
+  std::string dump_grads;  // after the first step's backward, write every gradient (HF names) here
+  // fp32 GEMM peak for MFU: > 0 is used as given, else config.peak_gflops, else it is measured at
+  // start (train/train_metrics.h). Logged in train.jsonl's first record of each invocation.
+  double peak_gflops = 0.0;
   // Called after each validation with (step, validation loss, parameters); e.g. to print samples.
   std::function<void(int64_t step, double val_loss, const LlamaWeights& params)> on_eval;
 };
