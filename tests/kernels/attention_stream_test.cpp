@@ -131,6 +131,33 @@ TEST(AttentionStreaming, ResultDoesNotDependOnThreadCountWithoutKeySegments) {
   EXPECT_EQ(a, b);
 }
 
+TEST(AttentionStreaming, HeadMajorStridesReadTheSameKeysAsRows) {
+  // The inference cache is head-major ([kv head][capacity][head_dim]); the same keys in that layout
+  // give bitwise the same output as the row layout, for F32 and F16.
+  const AttentionShape s{8, 2, 64};
+  const int64_t n = 5, pos0 = 300, total = pos0 + n, capacity = 400, hd = 64, kvd = 2 * 64;
+  const auto q = normal_floats(static_cast<size_t>(n * 8 * hd), 7);
+  const auto k = normal_floats(static_cast<size_t>(total * kvd), 8), v = normal_floats(k.size(), 9);
+  std::vector<float> kh(static_cast<size_t>(2 * capacity * hd)), vh(kh.size());
+  for (int64_t j = 0; j < total; ++j)
+    for (int64_t g = 0; g < 2; ++g)
+      for (int64_t d = 0; d < hd; ++d) {
+        kh[g * capacity * hd + j * hd + d] = k[j * kvd + g * hd + d];
+        vh[g * capacity * hd + j * hd + d] = v[j * kvd + g * hd + d];
+      }
+  const auto k16 = to_f16(k), v16 = to_f16(v), kh16 = to_f16(kh), vh16 = to_f16(vh);
+  ThreadPool pool(2);
+  std::vector<float> a(q.size()), b(q.size()), c(q.size()), d(q.size());
+  attention_causal(q.data(), KvRows{k.data(), v.data(), DType::F32}, a.data(), n, pos0, s, pool);
+  attention_causal(q.data(), KvRows{kh.data(), vh.data(), DType::F32, hd, capacity * hd}, b.data(), n, pos0, s, pool);
+  attention_causal(q.data(), KvRows{k16.data(), v16.data(), DType::F16}, c.data(), n, pos0, s, pool);
+  attention_causal(q.data(), KvRows{kh16.data(), vh16.data(), DType::F16, hd, capacity * hd}, d.data(), n, pos0, s,
+                   pool);
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(c, d);
+  EXPECT_NE(a, c);
+}
+
 TEST(AttentionStreaming, RejectsUnsupportedCacheType) {
   const AttentionShape s{2, 1, 8};
   std::vector<float> q(16), out(16), kv(8);

@@ -84,7 +84,7 @@ struct RowState {
 struct Plan {
   AttentionShape s;
   int64_t group, block_tokens, n_blocks, n_segments, segment_keys;
-  int64_t q_stride, kv_stride;
+  int64_t q_stride, kv_stride, head_stride;  // kv_stride: between positions
   float scale;
 };
 
@@ -123,16 +123,16 @@ void run_tile(const Plan& p, const detail::AttentionKernels& kern, const float* 
     const float *keys, *values;
     int64_t stride;
     if (f16) {
-      const auto* k16 = static_cast<const uint16_t*>(kv.keys) + c * p.kv_stride + g * hd;
-      const auto* v16 = static_cast<const uint16_t*>(kv.values) + c * p.kv_stride + g * hd;
+      const auto* k16 = static_cast<const uint16_t*>(kv.keys) + c * p.kv_stride + g * p.head_stride;
+      const auto* v16 = static_cast<const uint16_t*>(kv.values) + c * p.kv_stride + g * p.head_stride;
       kern.f16_rows_to_f32(k16, n, p.kv_stride, hd, sc.k.data());
       kern.f16_rows_to_f32(v16, n, p.kv_stride, hd, sc.v.data());
       keys = sc.k.data();
       values = sc.v.data();
       stride = hd;
     } else {
-      keys = static_cast<const float*>(kv.keys) + c * p.kv_stride + g * hd;
-      values = static_cast<const float*>(kv.values) + c * p.kv_stride + g * hd;
+      keys = static_cast<const float*>(kv.keys) + c * p.kv_stride + g * p.head_stride;
+      values = static_cast<const float*>(kv.values) + c * p.kv_stride + g * p.head_stride;
       stride = p.kv_stride;
     }
     kern.score_tile(sc.q.data(), rows, keys, n, stride, hd, sc.s.data(), kKeyChunk);
@@ -173,7 +173,8 @@ void attention_causal(const float* q, const KvRows& kv, float* out, int64_t n_to
   p.block_tokens = std::max<int64_t>(1, kRowsPerTask / p.group);
   p.n_blocks = (n_tokens + p.block_tokens - 1) / p.block_tokens;
   p.q_stride = s.n_heads * s.head_dim;
-  p.kv_stride = s.n_kv_heads * s.head_dim;
+  p.kv_stride = kv.position_stride > 0 ? kv.position_stride : s.n_kv_heads * s.head_dim;
+  p.head_stride = kv.head_stride > 0 ? kv.head_stride : s.head_dim;
   p.scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
   const int64_t n_keys = pos0 + n_tokens;
   // Few (block, head) tasks for the threads (decode): split the keys into segments too.

@@ -33,11 +33,17 @@ struct AttentionShape {
   int64_t head_dim = 0;
 };
 
-// Keys and values of one layer: rows of n_kv_heads * head_dim elements of `type` (F32 or F16).
+// Keys and values of one layer, elements of `type` (F32 or F16). Key/value (position j, KV head g)
+// starts at element j * position_stride + g * head_stride; 0 strides mean the row layout above
+// (position_stride = n_kv_heads * head_dim, head_stride = head_dim). A head-major cache
+// (position_stride = head_dim, head_stride = capacity * head_dim) lets a task stream each head's
+// keys contiguously.
 struct KvRows {
   const void* keys = nullptr;
   const void* values = nullptr;
   DType type = DType::F32;
+  int64_t position_stride = 0;
+  int64_t head_stride = 0;
 };
 
 void attention_causal(const float* q, const KvRows& kv, float* out, int64_t n_tokens, int64_t pos0,

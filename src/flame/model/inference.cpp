@@ -26,10 +26,27 @@ DType checked_kv_type(DType type) {
 KvCache::KvCache(const LlamaConfig& c, int64_t capacity, DType type)
     : capacity_(capacity),
       n_layers_(c.n_layers),
+      n_kv_heads_(c.n_kv_heads),
+      head_dim_(c.head_dim),
       type_(checked_kv_type(type)),
       layer_bytes_(static_cast<size_t>(capacity * c.n_kv_heads * c.head_dim) * element_bytes()),
       // new[] leaves large blocks as untouched anonymous pages (no memset).
       storage_(new unsigned char[2 * static_cast<size_t>(c.n_layers) * layer_bytes_]) {}
+
+void KvCache::store(int64_t layer, const float* keys, const float* values, int64_t pos, int64_t n) {
+  const int64_t kv_dim = n_kv_heads_ * head_dim_;
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t g = 0; g < n_kv_heads_; ++g) {
+      const int64_t src = t * kv_dim + g * head_dim_, dst = g * head_stride() + (pos + t) * head_dim_;
+      if (type_ == DType::F16) {
+        f32_to_f16_rows(keys + src, static_cast<uint16_t*>(this->keys(layer)) + dst, head_dim_);
+        f32_to_f16_rows(values + src, static_cast<uint16_t*>(this->values(layer)) + dst, head_dim_);
+      } else {
+        std::memcpy(static_cast<float*>(this->keys(layer)) + dst, keys + src, head_dim_ * sizeof(float));
+        std::memcpy(static_cast<float*>(this->values(layer)) + dst, values + src, head_dim_ * sizeof(float));
+      }
+    }
+}
 
 namespace {
 
@@ -67,22 +84,24 @@ void InferenceSession::fill_cache_for_benchmark(int64_t n, uint32_t seed) {
   if (n < 0 || n > context())
     throw ArgumentError("fill_cache_for_benchmark", fmt::format("{} positions exceed the context of {}", n, context()));
   const LlamaConfig& c = weights_.config;
-  const int64_t count = n * c.n_kv_heads * c.head_dim;
+  const int64_t count = n * c.head_dim;  // positions [0, n) of one KV head
   std::vector<float> row(static_cast<size_t>(count));
   uint32_t state = seed * 2654435761u + 1;
   for (int64_t l = 0; l < c.n_layers; ++l)
-    for (void* dst : {cache_.keys(l), cache_.values(l)}) {
-      for (float& x : row) {  // xorshift: values in [-1, 1)
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        x = static_cast<float>(state >> 8) * (2.0f / 16777216.0f) - 1.0f;
+    for (void* base : {cache_.keys(l), cache_.values(l)})
+      for (int64_t g = 0; g < c.n_kv_heads; ++g) {
+        for (float& x : row) {  // xorshift: values in [-1, 1)
+          state ^= state << 13;
+          state ^= state >> 17;
+          state ^= state << 5;
+          x = static_cast<float>(state >> 8) * (2.0f / 16777216.0f) - 1.0f;
+        }
+        char* dst = static_cast<char*>(base) + g * cache_.head_stride() * cache_.element_bytes();
+        if (cache_.type() == DType::F16)
+          f32_to_f16_rows(row.data(), reinterpret_cast<uint16_t*>(dst), count);
+        else
+          std::memcpy(dst, row.data(), row.size() * sizeof(float));
       }
-      if (cache_.type() == DType::F16)
-        f32_to_f16_rows(row.data(), static_cast<uint16_t*>(dst), count);
-      else
-        std::memcpy(dst, row.data(), row.size() * sizeof(float));
-    }
   position_ = n;
 }
 
@@ -94,10 +113,8 @@ void InferenceSession::ensure_workspace(int64_t n) {
   h_.resize(rows * c.dim);
   proj_.resize(rows * c.dim);
   q_.resize(rows * c.n_heads * c.head_dim);
-  if (cache_.type() != DType::F32) {
-    k_new_.resize(rows * c.n_kv_heads * c.head_dim);
-    v_new_.resize(rows * c.n_kv_heads * c.head_dim);
-  }
+  k_new_.resize(rows * c.n_kv_heads * c.head_dim);
+  v_new_.resize(rows * c.n_kv_heads * c.head_dim);
   att_.resize(rows * c.n_heads * c.head_dim);
   gate_.resize(rows * c.ffn_dim);
   up_.resize(rows * c.ffn_dim);
@@ -140,10 +157,9 @@ void InferenceSession::attention_block(int64_t layer, int64_t n, int64_t pos) {
   const LlamaConfig& c = weights_.config;
   const LayerWeights& w = weights_.layers[layer];
   const int64_t q_dim = c.n_heads * c.head_dim, kv_dim = c.n_kv_heads * c.head_dim;
-  // This chunk's keys and values: straight into an F32 cache, or via float rows rounded into F16.
-  const bool f32_cache = cache_.type() == DType::F32;
-  float* keys = f32_cache ? static_cast<float*>(cache_.keys(layer)) + pos * kv_dim : k_new_.data();
-  float* values = f32_cache ? static_cast<float*>(cache_.values(layer)) + pos * kv_dim : v_new_.data();
+  // This chunk's keys and values as float rows, stored into the head-major cache after RoPE.
+  float* keys = k_new_.data();
+  float* values = v_new_.data();
 
   for_rows(n, [&](int64_t b, int64_t e) {
     rmsnorm(x_.data() + b * c.dim, w.attn_norm.data<float>(), h_.data() + b * c.dim, e - b, c.dim, c.norm_eps);
@@ -153,12 +169,10 @@ void InferenceSession::attention_block(int64_t layer, int64_t n, int64_t pos) {
     rope_apply(q_.data() + b * q_dim, e - b, c.n_heads, c.head_dim, rope_, pos + b);
     rope_apply(keys + b * kv_dim, e - b, c.n_kv_heads, c.head_dim, rope_, pos + b);
   });
-  if (!f32_cache) {
-    f32_to_f16_rows(keys, static_cast<uint16_t*>(cache_.keys(layer)) + pos * kv_dim, n * kv_dim);
-    f32_to_f16_rows(values, static_cast<uint16_t*>(cache_.values(layer)) + pos * kv_dim, n * kv_dim);
-  }
-  attention_causal(q_.data(), KvRows{cache_.keys(layer), cache_.values(layer), cache_.type()}, att_.data(), n, pos,
-                   AttentionShape{c.n_heads, c.n_kv_heads, c.head_dim});
+  cache_.store(layer, keys, values, pos, n);
+  attention_causal(q_.data(),
+                   KvRows{cache_.keys(layer), cache_.values(layer), cache_.type(), c.head_dim, cache_.head_stride()},
+                   att_.data(), n, pos, AttentionShape{c.n_heads, c.n_kv_heads, c.head_dim});
   matmul(w.wo, att_.data(), proj_.data(), n);
   add_into(x_.data(), proj_.data(), n * c.dim);
 }

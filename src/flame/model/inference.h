@@ -23,7 +23,8 @@
 
 namespace flame {
 
-// Keys and values of every layer, [capacity][n_kv_heads * head_dim] elements per layer, stored as
+// Keys and values of every layer, head-major: [n_kv_heads][capacity][head_dim] elements per layer
+// (so attention streams each head's keys contiguously), stored as
 // F32 (default) or F16 (IEEE half: half the bytes and half the attention reads; keys and values
 // are rounded to fp16 once when written). The storage is left uninitialised (positions are written
 // before they are read), so pages become resident only as positions are used: a 4096-token cache
@@ -37,10 +38,14 @@ class KvCache {
   size_t element_bytes() const { return type_ == DType::F16 ? 2 : 4; }
   void* keys(int64_t layer) { return storage_.get() + (2 * layer) * layer_bytes_; }
   void* values(int64_t layer) { return storage_.get() + (2 * layer + 1) * layer_bytes_; }
+  int64_t head_stride() const { return capacity_ * head_dim_; }  // elements between KV heads
+  // Writes float rows [n][n_kv_heads * head_dim] (token-major, as the projections produce them)
+  // at positions [pos, pos + n), rounding to fp16 for an F16 cache.
+  void store(int64_t layer, const float* keys, const float* values, int64_t pos, int64_t n);
   size_t nbytes() const { return 2 * static_cast<size_t>(n_layers_) * layer_bytes_; }
 
  private:
-  int64_t capacity_, n_layers_;
+  int64_t capacity_, n_layers_, n_kv_heads_, head_dim_;
   DType type_;
   size_t layer_bytes_;
   std::unique_ptr<unsigned char[]> storage_;
@@ -86,7 +91,7 @@ class InferenceSession {
   int64_t workspace_rows_ = 0;
   // Activations for up to workspace_rows_ tokens.
   std::vector<float> x_, h_, q_, att_, proj_, gate_, up_;
-  std::vector<float> k_new_, v_new_;  // this chunk's keys and values before rounding into an F16 cache
+  std::vector<float> k_new_, v_new_;  // this chunk's keys and values before they go into the cache
   Tensor logits_;
 };
 
