@@ -306,6 +306,17 @@ TEST(LlamaLogitsKvF16, CliKvTypeOption) {
   std::vector<float> flat;
   for (const auto& r : rows) flat.insert(flat.end(), r.begin(), r.end());
   EXPECT_LT(relative_error(c, flat.data(), 0, 9, &c.logits_kv_f16), kTolerance);
+  // run: greedy ids with an F16 cache (the first one is the argmax of the F16-cache logits above).
+  const auto run = test::run_cli("run --kv-type f16 --temp 0 -n 3 -m " + test::shell_quote(c.gguf) + " --tokens " +
+                                 token_arg(c.tokens, 9));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto ids = nlohmann::json::parse(run.out).get<std::vector<int32_t>>();
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids[0], std::max_element(rows[8].begin(), rows[8].end()) - rows[8].begin());
+  for (const std::string cmd : {"chat", "perplexity", "bench"}) {
+    const auto help = test::run_cli(cmd + " --help");
+    EXPECT_NE(help.out.find("--kv-type"), std::string::npos) << cmd;
+  }
   const auto bad = test::run_cli("logits --kv-type q8 -m " + test::shell_quote(c.gguf) + " --tokens 1");
   EXPECT_NE(bad.exit_code, 0) << bad.err;  // a CLI11 usage error
   EXPECT_NE(bad.err.find("--kv-type"), std::string::npos) << bad.err;
