@@ -65,6 +65,12 @@ int run_perplexity(const Options& o) {
     if (tokens[i] >= model.weights.config.vocab_size)
       throw flame::ArgumentError("perplexity", fmt::format("token id {} at index {} is outside the vocabulary of {}",
                                                            tokens[i], i, model.weights.config.vocab_size));
+  // Positions past the trained context are extrapolation the model never saw: a window that long
+  // would measure something else, so it is refused rather than silently scored.
+  const int64_t trained = model.weights.config.context_length;
+  if (trained > 0 && o.ctx > trained)
+    throw flame::ArgumentError("perplexity",
+                               fmt::format("--ctx {} exceeds the model's context length {}", o.ctx, trained));
   const int64_t context = std::max<int64_t>(o.ctx, 1);
   flame::InferenceSession session(std::move(model.weights), context, flame::cli::kv_dtype(o.kv_type));
   std::unique_ptr<flame::InferenceSession> base;
@@ -102,7 +108,8 @@ flame::cli::Registration reg{
     "perplexity", "Perplexity over non-overlapping windows; KL divergence against a base model", [](CLI::App& app) {
       auto o = std::make_shared<Options>();
       app.add_option("-m,--model", o->model, "GGUF model")->required();
-      app.add_option("-f,--file", o->text_file, "text file to score");
+      app.add_option("-f,--file", o->text_file,
+                     "text file to score (invalid UTF-8 bytes become byte tokens, see docs/tokenizer.md)");
       app.add_option("--tokens-file", o->tokens_file, "token ids (whitespace/comma separated) instead of text");
       app.add_option("--tokenizer", o->tokenizer, "tokenizer (GGUF or tokenizer.json) if the model has none");
       app.add_option("--ctx", o->ctx, "window length")->capture_default_str();

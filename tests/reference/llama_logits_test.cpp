@@ -25,6 +25,7 @@
 #include "flame/core/error.h"
 #include "flame/io/gguf.h"
 #include "flame/model/inference.h"
+#include "support/llama_reference_models.h"
 #include "support/test_support.h"
 
 namespace flame {
@@ -32,43 +33,10 @@ namespace {
 
 constexpr double kTolerance = 1e-4;
 
-struct ReferenceCase {
-  std::string name, dtype, gguf;
-  int64_t vocab;
-  std::vector<int32_t> tokens;
-  std::vector<float> logits;         // [tokens][vocab]
-  std::vector<float> logits_kv_f16;  // same, keys and values rounded to fp16 in the reference
-};
-
-std::vector<float> read_f32_file(const std::string& path, size_t count) {
-  std::vector<float> v(count);
-  std::ifstream f(path, std::ios::binary);
-  f.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
-  if (!f) throw std::runtime_error("short logits file " + path);
-  return v;
-}
+using ReferenceCase = test::ReferenceModel;
 
 const std::vector<ReferenceCase>& reference_cases() {
-  static const std::vector<ReferenceCase> cases = [] {
-    const std::string dir = test::scratch_dir("llama_reference");
-    test::run_python("tests/reference/llama_reference.py", test::shell_quote(dir));
-    std::ifstream manifest_file(dir + "/manifest.json");
-    const auto manifest = nlohmann::json::parse(manifest_file);
-    std::vector<ReferenceCase> out;
-    for (const auto& m : manifest) {
-      ReferenceCase c;
-      c.name = m["name"];
-      c.dtype = m["dtype"];
-      c.gguf = dir + "/" + m["gguf"].get<std::string>();
-      c.vocab = m["vocab"];
-      c.tokens = m["tokens"].get<std::vector<int32_t>>();
-      c.logits = read_f32_file(dir + "/" + m["logits"].get<std::string>(), c.tokens.size() * c.vocab);
-      c.logits_kv_f16 = read_f32_file(dir + "/" + m["logits_kv_f16"].get<std::string>(), c.tokens.size() * c.vocab);
-      out.push_back(std::move(c));
-    }
-    return out;
-  }();
-  return cases;
+  return test::llama_reference_models("llama_reference");
 }
 
 // max|got - want| / max|want| over rows [first, first + rows) of the reference.

@@ -19,20 +19,13 @@
 #include "flame/core/error.h"
 #include "flame/kernels/quant.h"
 #include "flame/kernels/quant_blocks.h"
+#include "flame/kernels/quant_decode.h"
 
 extern "C" void openblas_set_num_threads(int num_threads);
 
 namespace flame {
 namespace {
 
-// Grow-only scratch for the quantized activations, one per calling thread (no per-call allocation
-// once warm).
-std::vector<uint8_t>& activation_scratch() {
-  thread_local std::vector<uint8_t> buffer;
-  return buffer;
-}
-
-constexpr int64_t kRowGrain = 4;             // weight rows per split unit
 constexpr int64_t kGemmMinRows = 8;          // from here on the dequantize + sgemm path wins
 constexpr int64_t kTileFloats = 256 * 1024;  // 1 MB of dequantized weights per sgemm tile
 
@@ -80,24 +73,8 @@ void matmul_quant(const Tensor& weight, const float* x, float* y, int64_t m, Thr
     return;
   }
 
-  const size_t act_row_bytes = row_bytes(kern.act_type, k);
-  auto& scratch = activation_scratch();
-  if (scratch.size() < act_row_bytes * m) scratch.resize(act_row_bytes * m);
-  uint8_t* act = scratch.data();
-  const quant::Kernels& act_kern = quant::kernels(kern.act_type);
-  // A few rows are quantized on the calling thread: a pool round-trip costs more than the work.
-  for (int64_t i = 0; i < m; ++i) act_kern.quantize(x + i * k, act + i * act_row_bytes, k);
-
-  const quant::DotFn dot = kern.dot();
-  pool.parallel_for(
-      n,
-      [&](int64_t begin, int64_t end) {
-        for (int64_t r = begin; r < end; ++r) {
-          const uint8_t* wr = w + r * w_row_bytes;
-          for (int64_t i = 0; i < m; ++i) y[i * n + r] = dot(k, wr, act + i * act_row_bytes);
-        }
-      },
-      kRowGrain);
+  const detail::QuantProduct product{&weight, y};
+  detail::matmul_quant_decode(&product, 1, x, m, pool);
 }
 
 }  // namespace flame
