@@ -227,7 +227,7 @@ void attention_causal(const float* q, const KvRows& kv, float* out, int64_t n_to
   if (work < (int64_t{1} << 15) || pool.size() == 1)
     worker(0, 1);
   else
-    pool.run(worker);
+    pool.run_claimed(worker);  // tasks are claimed from `next`: a descheduled worker cannot stall it
   if (p.n_segments == 1) return;
 
   // Merge segment partials: o = sum_s exp(m_s - M) o_s / sum_s exp(m_s - M) l_s.
