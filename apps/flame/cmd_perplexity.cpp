@@ -17,7 +17,7 @@
 namespace {
 
 struct Options {
-  std::string model, text_file, tokens_file, tokenizer, kl_base;
+  std::string model, text_file, tokens_file, tokenizer, kl_base, kv_type = "f32";
   int64_t ctx = 512, chunks = 0;
   int32_t bos = -2;  // -2: the tokenizer's BOS (text input) / none (ids input); -1: none
   bool json = false;
@@ -72,7 +72,7 @@ int run_perplexity(const Options& o) {
     throw flame::ArgumentError("perplexity",
                                fmt::format("--ctx {} exceeds the model's context length {}", o.ctx, trained));
   const int64_t context = std::max<int64_t>(o.ctx, 1);
-  flame::InferenceSession session(std::move(model.weights), context);
+  flame::InferenceSession session(std::move(model.weights), context, flame::cli::kv_dtype(o.kv_type));
   std::unique_ptr<flame::InferenceSession> base;
   if (!o.kl_base.empty()) {
     auto b = flame::cli::load_model(o.kl_base);
@@ -118,6 +118,7 @@ flame::cli::Registration reg{
                      "token that starts each window (-1 = none; default: the tokenizer's BOS for text)");
       app.add_option("--kl-base", o->kl_base, "higher-precision model: report KL(base || model) and top-1 agreement");
       app.add_flag("--json", o->json, "JSON output");
+      flame::cli::add_kv_type_option(app, o->kv_type);  // the --kl-base model keeps an F32 cache
       flame::cli::add_threads_option(app, o->threads);
       return [o] {
         flame::cli::apply_threads(o->threads);

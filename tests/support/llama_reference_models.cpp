@@ -12,6 +12,14 @@
 namespace flame::test {
 namespace {
 
+std::vector<float> read_f32_file(const std::string& path, size_t count) {
+  std::vector<float> v(count);
+  std::ifstream f(path, std::ios::binary);
+  f.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
+  if (!f) throw std::runtime_error("short logits file " + path);
+  return v;
+}
+
 std::vector<ReferenceModel> generate_and_load(const std::string& scratch_name) {
   const std::string dir = scratch_dir(scratch_name);
   run_python("tests/reference/llama_reference.py", shell_quote(dir));
@@ -25,10 +33,8 @@ std::vector<ReferenceModel> generate_and_load(const std::string& scratch_name) {
     c.gguf = dir + "/" + m["gguf"].get<std::string>();
     c.vocab = m["vocab"];
     c.tokens = m["tokens"].get<std::vector<int32_t>>();
-    c.logits.resize(c.tokens.size() * c.vocab);
-    std::ifstream f(dir + "/" + m["logits"].get<std::string>(), std::ios::binary);
-    f.read(reinterpret_cast<char*>(c.logits.data()), static_cast<std::streamsize>(c.logits.size() * 4));
-    if (!f) throw std::runtime_error("short logits file for " + c.name);
+    c.logits = read_f32_file(dir + "/" + m["logits"].get<std::string>(), c.tokens.size() * c.vocab);
+    c.logits_kv_f16 = read_f32_file(dir + "/" + m["logits_kv_f16"].get<std::string>(), c.tokens.size() * c.vocab);
     out.push_back(std::move(c));
   }
   return out;

@@ -14,7 +14,8 @@ struct ReferenceModel {
   std::string name, dtype, gguf;  // dtype "f32", "f16" or "bf16"; gguf is the file's full path
   int64_t vocab;
   std::vector<int32_t> tokens;
-  std::vector<float> logits;  // [tokens][vocab]
+  std::vector<float> logits;         // [tokens][vocab]
+  std::vector<float> logits_kv_f16;  // same, with keys and values rounded to fp16 (F16 KV cache)
 };
 
 // Runs llama_reference.py into scratch_dir(scratch_name) on first use and returns its manifest's
