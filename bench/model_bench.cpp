@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "flame/core/half.h"
 #include "flame/io/gguf.h"
 #include "flame/kernels/attention.h"
 #include "flame/kernels/matmul.h"
@@ -56,6 +57,88 @@ void BM_AttentionDecode(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_AttentionDecode)->Arg(512)->Arg(4096)->UseRealTime();
+
+// 1B attention geometry over an fp16 cache; KV bytes read per call: 2 * context * 8 * 64 * 2.
+void BM_AttentionDecodeF16(benchmark::State& state) {
+  const int64_t context = state.range(0);
+  const flame::AttentionShape s{32, 8, 64};
+  std::vector<float> q(32 * 64, 0.1f), out(32 * 64);
+  std::vector<uint16_t> k(static_cast<size_t>(context * 8 * 64), 0x2000), v(k.size(), 0x3000);
+  for (auto _ : state) {
+    flame::attention_causal(q.data(), flame::KvRows{k.data(), v.data(), flame::DType::F16}, out.data(), 1, context - 1,
+                            s);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["KV_GB/s"] =
+      benchmark::Counter(4.0 * context * 8 * 64 * state.iterations(), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_AttentionDecodeF16)->Arg(512)->Arg(4096)->Arg(8192)->UseRealTime();
+
+// The same decode step on a 1-thread pool (CPU time is the whole cost; compare with
+// BM_AttentionDecodeOneThread in attention_bench.cpp for the F32 cache).
+void BM_AttentionDecodeF16OneThread(benchmark::State& state) {
+  const int64_t context = state.range(0);
+  const flame::AttentionShape s{32, 8, 64};
+  flame::ThreadPool pool(1);
+  std::mt19937 rng(2);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> q(32 * 64), out(32 * 64);
+  for (auto& x : q) x = d(rng);
+  std::vector<uint16_t> k(static_cast<size_t>(context * 8 * 64)), v(k.size());
+  for (auto& x : k) x = flame::f32_to_f16(d(rng));
+  for (auto& x : v) x = flame::f32_to_f16(d(rng));
+  for (auto _ : state) {
+    flame::attention_causal(q.data(), flame::KvRows{k.data(), v.data(), flame::DType::F16}, out.data(), 1, context - 1,
+                            s, pool);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["KV_GB/s"] =
+      benchmark::Counter(2.0 * 2.0 * context * 8 * 64 * state.iterations(), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_AttentionDecodeF16OneThread)->Arg(1024)->Arg(4096)->Arg(8192);
+
+// The inference cache's head-major layout ([kv head][capacity][head_dim]), 1 thread; arg 0 is
+// the context, arg 1 selects F16 (1) or F32 (0).
+void BM_AttentionDecodeHeadMajorOneThread(benchmark::State& state) {
+  const int64_t context = state.range(0), hd = 64;
+  const bool f16 = state.range(1) != 0;
+  const flame::AttentionShape s{32, 8, hd};
+  flame::ThreadPool pool(1);
+  std::mt19937 rng(2);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> q(32 * hd), out(32 * hd), k(static_cast<size_t>(context * 8 * hd)), v(k.size());
+  for (auto& x : q) x = d(rng);
+  for (auto& x : k) x = d(rng);
+  for (auto& x : v) x = d(rng);
+  std::vector<uint16_t> k16(k.size()), v16(v.size());
+  flame::f32_to_f16_rows(k.data(), k16.data(), static_cast<int64_t>(k.size()));
+  flame::f32_to_f16_rows(v.data(), v16.data(), static_cast<int64_t>(v.size()));
+  const flame::KvRows kv = f16 ? flame::KvRows{k16.data(), v16.data(), flame::DType::F16, hd, context * hd}
+                               : flame::KvRows{k.data(), v.data(), flame::DType::F32, hd, context * hd};
+  for (auto _ : state) {
+    flame::attention_causal(q.data(), kv, out.data(), 1, context - 1, s, pool);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["KV_GB/s"] =
+      benchmark::Counter(2.0 * (f16 ? 2.0 : 4.0) * context * 8 * hd * state.iterations(), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_AttentionDecodeHeadMajorOneThread)->ArgsProduct({{1024, 4096, 8192}, {0, 1}});
+
+// Causal prompt attention of n tokens from position 0 (one layer of the 1B shape).
+void BM_AttentionPrompt(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  const flame::AttentionShape s{32, 8, 64};
+  std::vector<float> q(static_cast<size_t>(n * 32 * 64), 0.1f), out(q.size());
+  std::vector<float> k(static_cast<size_t>(n * 8 * 64), 0.01f), v(k.size(), 0.2f);
+  for (auto _ : state) {
+    flame::attention_causal(q.data(), k.data(), v.data(), out.data(), n, 0, s);
+    benchmark::DoNotOptimize(out.data());
+  }
+  // 2 matmuls (QK^T, PV) of n*n/2 pairs x 32 heads x 64 dims.
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * 2.0 * n * n / 2 * 32 * 64 * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_AttentionPrompt)->Arg(512)->Arg(2048)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void BM_Decode(benchmark::State& state) {
   const char* path = std::getenv("FLAME_BENCH_MODEL");

@@ -3,8 +3,9 @@ at seq 256, one full step (zero_grad, forward, backward, AdamW) of the HF-style 
 tests/reference/llama_torch.py, fp32.
 
 Usage: OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/pytorch_train_bench.py --config A --threads 2
-Prints one JSON line: config, threads, median step seconds, tokens/s, MFU (given --peak GFLOP/s),
-max RSS of this process in MiB.
+Prints one JSON line: config, threads, median step seconds, tokens/s, tokens per CPU-second of the
+process (all threads; with 1 thread a load-independent speed figure on a shared machine), MFU (given
+--peak GFLOP/s), max RSS of this process in MiB.
 """
 import argparse
 import json
@@ -56,19 +57,23 @@ def main():
         opt.step()
 
     step()  # warm up
-    times = []
+    times, cpu_times = [], []
     for _ in range(args.steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - t0)
+        cpu_times.append(time.process_time() - c0)
     times.sort()
+    cpu_times.sort()
     median = times[len(times) // 2]
+    median_cpu = cpu_times[len(cpu_times) // 2]
     d, L, V, F, H, KVH = c["dim"], c["layers"], c["vocab"], c["ffn"], c["heads"], c["kv_heads"]
     hd = d // H
     n_matmul = L * (d * H * hd + 2 * d * KVH * hd + H * hd * d + 3 * d * F) + V * d
     flops_per_token = 6 * n_matmul + 12 * L * d * T
     tps = B * T / median
     print(json.dumps({"config": args.config, "threads": args.threads, "median_step_s": median, "tokens_per_s": tps,
+                      "tokens_per_cpu_s": B * T / median_cpu,
                       "mfu_pct": 100 * tps * flops_per_token / (args.peak * 1e9) if args.peak else None,
                       "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 

@@ -102,6 +102,12 @@ void dot_args(benchmark::internal::Benchmark* b) {
       if (avx2 == 0 || quant::kernels(t).dot_avx2) b->Args({id(t), avx2});
 }
 
+void all_types(benchmark::internal::Benchmark* b) {
+  for (DType t : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q2_K, DType::Q3_K,
+                  DType::Q4_K, DType::Q5_K, DType::Q6_K})
+    b->Args({id(t), 0});
+}
+
 void main_types(benchmark::internal::Benchmark* b, int64_t extra) {
   for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) b->Args({id(t), extra});
 }
@@ -109,8 +115,7 @@ void main_types(benchmark::internal::Benchmark* b, int64_t extra) {
 BENCHMARK(BM_QuantDot)->Apply(dot_args);
 // Per process CPU-second: on an idle machine with T threads, decode reaches T x this rate unless
 // memory bandwidth caps it first (>= 8.4 GB/s per core: compute is not the limit at 2 threads).
-BENCHMARK(BM_QuantMatVec)
-    ->Apply([](auto* b) { main_types(b, 0); }) -> MeasureProcessCPUTime() -> Unit(benchmark::kMillisecond);
+BENCHMARK(BM_QuantMatVec)->Apply(all_types)->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond);
 // Rates per process CPU-second (all threads), so a shared, loaded machine still gives comparable
 // per-core numbers; m=7 takes the integer dot-product path, m=512 the dequantize+sgemm path.
 BENCHMARK(BM_QuantPromptMatmul)

@@ -3,6 +3,11 @@
 //
 // tg reads every weight matrix once per token; its bound is (bytes of weights read per token) /
 // (measured read bandwidth). `flame membw` runs the bandwidth probe alone.
+//
+// Long context: `--depth N` runs pp and tg after N cached positions (like llama-bench's -d). The N
+// positions are filled with pseudo-random keys/values (InferenceSession::fill_cache_for_benchmark)
+// rather than a prefill run, since attention's cost does not depend on the values; the bound then
+// also counts the KV bytes a decode step reads (2 * layers * N * kv_dim * element size).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -29,6 +34,8 @@ struct Options {
   int repetitions = 3, threads = 0;
   bool json = false;
   int64_t membw_mib = 1024;
+  int64_t depth = 0;
+  std::string kv_type = "f32";
 };
 
 struct Stats {
@@ -69,8 +76,13 @@ int run_bench(const Options& o) {
   const size_t rss_start = flame::resident_bytes();
   auto model = flame::cli::load_model(o.model);
   const double weight_bytes = weight_bytes_per_token(model.weights);
-  const int64_t context = std::max<int64_t>(o.prompt, o.generate) + 1;
-  flame::InferenceSession session(std::move(model.weights), context);
+  const int64_t context = o.depth + std::max<int64_t>(o.prompt, o.generate) + 1;
+  flame::InferenceSession session(std::move(model.weights), context, flame::cli::kv_dtype(o.kv_type));
+  const flame::LlamaConfig& cfg = session.config();
+  // KV bytes a decode step at depth d reads: keys and values of every layer up to d.
+  const double kv_bytes_at_depth = 2.0 * cfg.n_layers * static_cast<double>(o.depth + o.generate / 2) * cfg.n_kv_heads *
+                                   cfg.head_dim * (o.kv_type == "f16" ? 2 : 4);
+  const double bytes_per_token = weight_bytes + kv_bytes_at_depth;
   const size_t rss_load = flame::resident_bytes();
 
   std::mt19937 rng(1234);
@@ -84,21 +96,23 @@ int run_bench(const Options& o) {
 
   // Bandwidth is probed inside every repetition, next to the tg run it bounds, so a shared or busy
   // machine affects both alike; the fraction of the bound compares their medians.
-  std::vector<double> pp, tg, bw, tg_cpu, bw_cpu;
+  std::vector<double> pp, tg, bw, pp_cpu, tg_cpu, bw_cpu;
   for (int r = 0; r < o.repetitions; ++r) {
     if (o.prompt > 0) {
-      session.reset();
+      session.fill_cache_for_benchmark(o.depth);
       const auto t0 = std::chrono::steady_clock::now();
-      session.forward(tokens.data(), o.prompt, 0);
+      const double c0 = flame::process_cpu_seconds();
+      session.forward(tokens.data(), o.prompt, o.depth);
       pp.push_back(o.prompt / seconds(t0));
+      pp_cpu.push_back(o.prompt / ((flame::process_cpu_seconds() - c0) / flame::ThreadPool::global().size()));
     }
     if (o.generate > 0) {
-      session.reset();
+      session.fill_cache_for_benchmark(o.depth);
       int32_t token = tokens[0];
       const auto t0 = std::chrono::steady_clock::now();
       const double c0 = flame::process_cpu_seconds();
       for (int64_t i = 0; i < o.generate; ++i) {
-        const flame::Tensor& logits = session.forward(&token, 1, i);
+        const flame::Tensor& logits = session.forward(&token, 1, o.depth + i);
         token = static_cast<int32_t>(std::max_element(logits.data<float>(), logits.data<float>() + vocab) -
                                      logits.data<float>());
       }
@@ -110,10 +124,11 @@ int run_bench(const Options& o) {
     bw_cpu.push_back(probe.cpu_bytes_per_s);
   }
   const size_t rss_end = flame::resident_bytes();
-  const Stats pps = stats(pp), tgs = stats(tg), bws = stats(bw), tgc = stats(tg_cpu), bwc = stats(bw_cpu);
-  const double bound_cpu = bwc.median / weight_bytes;
+  const Stats pps = stats(pp), ppc = stats(pp_cpu), tgs = stats(tg), bws = stats(bw), tgc = stats(tg_cpu),
+              bwc = stats(bw_cpu);
+  const double bound_cpu = bwc.median / bytes_per_token;
   const double bandwidth = bws.median;
-  const double bound = bandwidth / weight_bytes;
+  const double bound = bandwidth / bytes_per_token;
   const int threads = flame::ThreadPool::global().size();
 
   if (o.json) {
@@ -127,14 +142,20 @@ int run_bench(const Options& o) {
           {"tok_s_mean", pps.mean},
           {"tok_s_sd", pps.sd},
           {"tok_s_median", pps.median},
+          {"cpu_view_tok_s_median", ppc.median},
           {"runs", pp}}},
         {"tg",
          {{"tokens", o.generate},
           {"tok_s_mean", tgs.mean},
           {"tok_s_sd", tgs.sd},
           {"tok_s_median", tgs.median},
+          {"cpu_view_tok_s_median", tgc.median},
           {"runs", tg}}},
         {"weight_bytes_per_token", weight_bytes},
+        {"depth", o.depth},
+        {"kv_type", o.kv_type},
+        {"kv_cache_bytes", session.kv_cache_bytes()},
+        {"kv_bytes_per_token_at_depth", kv_bytes_at_depth},
         {"read_bandwidth_bytes_s", bandwidth},
         {"tg_bound_tok_s", bound},
         {"tg_fraction_of_bound", tgs.mean / bound},
@@ -142,16 +163,21 @@ int run_bench(const Options& o) {
     fmt::print("{}\n", j.dump(2));
     return 0;
   }
-  fmt::print("model: {}\n{}\nthreads: {}  repetitions: {}\n", o.model, session.config().summary(), threads,
-             o.repetitions);
+  fmt::print("model: {}\n{}\nthreads: {}  repetitions: {}  kv cache: {} ({})  depth: {}\n", o.model,
+             session.config().summary(), threads, o.repetitions, o.kv_type,
+             flame::human_bytes(session.kv_cache_bytes()), o.depth);
   fmt::print("| test   |        tok/s |\n|--------|--------------|\n");
   if (o.prompt > 0) fmt::print("| pp{:<4} | {:7.2f} ± {:5.2f} |\n", o.prompt, pps.mean, pps.sd);
   if (o.generate > 0) fmt::print("| tg{:<4} | {:7.2f} ± {:5.2f} |\n", o.generate, tgs.mean, tgs.sd);
-  fmt::print("weights read per token: {}\n", flame::human_bytes(weight_bytes));
+  fmt::print("weights read per token: {}, KV read per token (mean over tg): {}\n", flame::human_bytes(weight_bytes),
+             flame::human_bytes(kv_bytes_at_depth));
   fmt::print("read bandwidth ({} threads, median of {} probes): {}/s -> tg bound {:.2f} tok/s\n", threads, bw.size(),
              flame::human_bytes(bandwidth), bound);
   fmt::print("median tg {:.2f} tok/s reaches {:.0f}% of the bound ({:.2f}x from it)\n", tgs.median,
              100.0 * tgs.median / bound, bound / tgs.median);
+  if (o.prompt > 0)
+    fmt::print("CPU-time view (shared machine): pp{} {:.2f} tok/s (tokens per CPU-second per thread)\n", o.prompt,
+               ppc.median);
   fmt::print("CPU-time view (shared machine): tg {:.2f} tok/s, bandwidth {}/s, bound {:.2f} tok/s, {:.0f}% ({:.2f}x)\n",
              tgc.median, flame::human_bytes(bwc.median), bound_cpu, 100.0 * tgc.median / bound_cpu,
              bound_cpu / tgc.median);
@@ -171,6 +197,10 @@ flame::cli::Registration reg{
           ->capture_default_str();
       app.add_option("--membw-mib", o->membw_mib, "Bandwidth probe buffer (MiB)")->capture_default_str();
       app.add_flag("--json", o->json, "JSON output");
+      app.add_option("-d,--depth", o->depth, "Cached positions before pp and tg (filled synthetically)")
+          ->check(CLI::NonNegativeNumber)
+          ->capture_default_str();
+      flame::cli::add_kv_type_option(app, o->kv_type);
       flame::cli::add_threads_option(app, o->threads);
       return [o] { return run_bench(*o); };
     }};

@@ -59,6 +59,7 @@ struct Options {
   std::string model, system, chat_template, date;
   bool has_system = false;
   int64_t max_tokens = 1024, context = 0, seed = -1;
+  std::string kv_type = "f32";
   int threads = 0;
   flame::SamplerParams sampling;
 };
@@ -72,7 +73,7 @@ int run_chat(Options o) {
   o.sampling.seed = o.seed >= 0 ? static_cast<uint64_t>(o.seed) : std::random_device{}();
   flame::Sampler sampler(o.sampling);
   const auto stops = flame::stop_token_ids(model.reader);
-  flame::InferenceSession session(std::move(model.weights), o.context);
+  flame::InferenceSession session(std::move(model.weights), o.context, flame::cli::kv_dtype(o.kv_type));
   flame::ChatSession chat(session, tok, flame::tokenizer::ChatFormat(tok, kind, o.date), sampler,
                           o.has_system ? std::optional<std::string>(o.system) : std::nullopt, stops);
 
@@ -141,6 +142,7 @@ flame::cli::Registration reg{
       app.add_option("--top-p", o->sampling.top_p, "Top-p (1 = off)")->capture_default_str();
       app.add_option("--min-p", o->sampling.min_p, "Min-p (0 = off)")->capture_default_str();
       app.add_option("--seed", o->seed, "Sampling seed (default: random, printed)");
+      flame::cli::add_kv_type_option(app, o->kv_type);
       flame::cli::add_threads_option(app, o->threads);
       return [o] { return run_chat(*o); };
     }};

@@ -12,7 +12,7 @@
 namespace {
 
 struct Options {
-  std::string model, tokens;
+  std::string model, tokens, kv_type = "f32";
   bool all = false;
   int threads = 0;
 };
@@ -27,7 +27,7 @@ int run_logits(const Options& o) {
   flame::cli::apply_threads(o.threads);
   auto model = flame::cli::load_model(o.model);
   const auto tokens = flame::cli::parse_token_list(o.tokens);
-  flame::InferenceSession session(std::move(model.weights));
+  flame::InferenceSession session(std::move(model.weights), 0, flame::cli::kv_dtype(o.kv_type));
   const flame::Tensor& logits = session.forward(tokens.data(), static_cast<int64_t>(tokens.size()), 0, o.all);
   const int64_t vocab = logits.dim(1);
   if (o.all) {
@@ -49,6 +49,7 @@ flame::cli::Registration reg{"logits", "Print the logits of the last (or every) 
                                app.add_option("-m,--model", o->model, "GGUF model")->required();
                                app.add_option("--tokens", o->tokens, "Comma-separated token ids")->required();
                                app.add_flag("--all", o->all, "Every position's logits (an array of arrays)");
+                               flame::cli::add_kv_type_option(app, o->kv_type);
                                flame::cli::add_threads_option(app, o->threads);
                                return [o] { return run_logits(*o); };
                              }};

@@ -17,7 +17,7 @@
 namespace {
 
 struct Options {
-  std::string model, text_file, tokens_file, tokenizer, kl_base;
+  std::string model, text_file, tokens_file, tokenizer, kl_base, kv_type = "f32";
   int64_t ctx = 512, chunks = 0;
   int32_t bos = -2;  // -2: the tokenizer's BOS (text input) / none (ids input); -1: none
   bool json = false;
@@ -65,8 +65,14 @@ int run_perplexity(const Options& o) {
     if (tokens[i] >= model.weights.config.vocab_size)
       throw flame::ArgumentError("perplexity", fmt::format("token id {} at index {} is outside the vocabulary of {}",
                                                            tokens[i], i, model.weights.config.vocab_size));
+  // Positions past the trained context are extrapolation the model never saw: a window that long
+  // would measure something else, so it is refused rather than silently scored.
+  const int64_t trained = model.weights.config.context_length;
+  if (trained > 0 && o.ctx > trained)
+    throw flame::ArgumentError("perplexity",
+                               fmt::format("--ctx {} exceeds the model's context length {}", o.ctx, trained));
   const int64_t context = std::max<int64_t>(o.ctx, 1);
-  flame::InferenceSession session(std::move(model.weights), context);
+  flame::InferenceSession session(std::move(model.weights), context, flame::cli::kv_dtype(o.kv_type));
   std::unique_ptr<flame::InferenceSession> base;
   if (!o.kl_base.empty()) {
     auto b = flame::cli::load_model(o.kl_base);
@@ -102,7 +108,8 @@ flame::cli::Registration reg{
     "perplexity", "Perplexity over non-overlapping windows; KL divergence against a base model", [](CLI::App& app) {
       auto o = std::make_shared<Options>();
       app.add_option("-m,--model", o->model, "GGUF model")->required();
-      app.add_option("-f,--file", o->text_file, "text file to score");
+      app.add_option("-f,--file", o->text_file,
+                     "text file to score (invalid UTF-8 bytes become byte tokens, see docs/tokenizer.md)");
       app.add_option("--tokens-file", o->tokens_file, "token ids (whitespace/comma separated) instead of text");
       app.add_option("--tokenizer", o->tokenizer, "tokenizer (GGUF or tokenizer.json) if the model has none");
       app.add_option("--ctx", o->ctx, "window length")->capture_default_str();
@@ -111,6 +118,7 @@ flame::cli::Registration reg{
                      "token that starts each window (-1 = none; default: the tokenizer's BOS for text)");
       app.add_option("--kl-base", o->kl_base, "higher-precision model: report KL(base || model) and top-1 agreement");
       app.add_flag("--json", o->json, "JSON output");
+      flame::cli::add_kv_type_option(app, o->kv_type);  // the --kl-base model keeps an F32 cache
       flame::cli::add_threads_option(app, o->threads);
       return [o] {
         flame::cli::apply_threads(o->threads);

@@ -32,6 +32,7 @@ struct Options {
   bool chat = false, special = false, has_system = false;
   int64_t max_tokens = 128;
   int64_t context = 0;
+  std::string kv_type = "f32";
   int threads = 0;
   flame::SamplerParams sampling;
   int64_t seed = -1;
@@ -81,7 +82,7 @@ int run_run(Options o) {
   sa.sa_handler = on_sigint;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
-  flame::InferenceSession session(std::move(model.weights), o.context);
+  flame::InferenceSession session(std::move(model.weights), o.context, flame::cli::kv_dtype(o.kv_type));
   auto on_token = [&](int32_t id) {
     if (text_out && id < tok->vocab_size()) {
       const std::string text = text_out->push(id);
@@ -131,6 +132,7 @@ flame::cli::Registration reg{
           ->capture_default_str();
       app.add_option("--seed", o->seed, "Sampling seed (default: random, printed)");
       app.add_flag("--stream", o->stream, "Print ids to stderr as they are generated");
+      flame::cli::add_kv_type_option(app, o->kv_type);
       flame::cli::add_threads_option(app, o->threads);
       return [o] { return run_run(*o); };
     }};

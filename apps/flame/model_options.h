@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "flame/core/error.h"
 #include "flame/io/gguf.h"
@@ -45,6 +46,18 @@ struct LoadedModel {
   gguf::Reader reader;
   LlamaWeights weights;
 };
+
+// `--kv-type f32|f16`: the KV cache element type (f16 halves its bytes; see docs/benchmarks.md).
+inline void add_kv_type_option(CLI::App& app, std::string& kv_type) {
+  app.add_option("--kv-type", kv_type, "KV cache type: f32 or f16 (half the memory)")
+      ->check(CLI::IsMember({"f32", "f16"}))
+      ->capture_default_str();
+}
+inline DType kv_dtype(const std::string& kv_type) {
+  if (kv_type == "f32") return DType::F32;
+  if (kv_type == "f16") return DType::F16;
+  throw ArgumentError("--kv-type", fmt::format("\"{}\" is not f32 or f16", kv_type));
+}
 
 inline LoadedModel load_model(const std::string& path) {
   auto reader = gguf::Reader::open(path);

@@ -96,7 +96,7 @@ PY
 # (below the untrained ~ln(400) = 5.99), not a fresh init's. (Exact gradients against PyTorch from
 # HF weights: tests/reference/train_hf_grads_test.cpp.)
 "$FLAME" train tiny.toml -t 2 --set run.out_dir=from_hf --set model.init_from=hf/model.safetensors --set max_steps=2 2>/dev/null
-first=$(losses from_hf/train.jsonl | head -1)
+first=$(losses from_hf/train.jsonl | sed -n 1p)
 $py -c "import sys; sys.exit(0 if $first < 5.6 else 1)" || fail "init_from the HF export did not start from the trained model (loss $first)"
 
 # Bad input.

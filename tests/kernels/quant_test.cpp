@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <iterator>
 #include <random>
 #include <vector>
 
@@ -137,9 +140,18 @@ TEST(QuantDot, ScalarEqualsDequantizedFloatDot) {
   }
 }
 
-// AVX2 twins: the k-quants produce the same integer sums and share the float epilogue, so they must
-// match bit for bit. Q4_0/Q8_0 accumulate block floats in 8 lanes: 1e-6 of sum |terms| on random
-// scales, and exactly when every scale is 1 (all partial sums are then exact integers in float).
+// AVX2 twins: every type but Q4_0/Q8_0 produces the same integer sums as its scalar twin and
+// repeats its float epilogue, so they must match bit for bit. Q4_0/Q8_0 accumulate block floats in
+// 8 lanes: 1e-6 of sum |terms| on random scales, and exactly when every scale is 1 (all partial sums
+// are then exact integers in float).
+bool avx2_is_bit_exact(DType t) {
+  return t != DType::Q4_0 && t != DType::Q8_0;
+}
+
+TEST(QuantDot, EveryWeightTypeHasAnAvx2Twin) {
+  for (DType t : kWeightTypes) EXPECT_NE(quant::kernels(t).dot_avx2, nullptr) << dtype_name(t);
+}
+
 TEST(QuantDot, Avx2MatchesScalar) {
   if (!cpu().has_avx2_fma()) GTEST_SKIP() << "no AVX2/FMA";
   const int64_t n = 4096;
@@ -151,7 +163,7 @@ TEST(QuantDot, Avx2MatchesScalar) {
       auto a = quantized(k.act_type, gaussian(n, 20 + seed));
       const float s = k.dot_scalar(n, w.data(), a.data());
       const float v = k.dot_avx2(n, w.data(), a.data());
-      if (k.act_type == DType::Q8_K) {
+      if (avx2_is_bit_exact(t)) {
         EXPECT_EQ(v, s) << dtype_name(t) << " seed " << seed;
         continue;
       }
@@ -166,6 +178,82 @@ TEST(QuantDot, Avx2MatchesScalar) {
         a[b * ab] = 0x00, a[b * ab + 1] = 0x3C;
       }
       EXPECT_EQ(k.dot_avx2(n, w.data(), a.data()), k.dot_scalar(n, w.data(), a.data())) << dtype_name(t);
+    }
+  }
+}
+
+// Offsets of the fp16 scale fields (d, and m/dmin where the type has one) inside each weight block.
+std::vector<size_t> half_scale_offsets(DType t) {
+  switch (t) {
+    case DType::Q4_1:
+    case DType::Q5_1:
+    case DType::Q4_K:
+    case DType::Q5_K:
+      return {0, 2};
+    case DType::Q5_0:
+      return {0};
+    case DType::Q2_K:
+      return {offsetof(quant::BlockQ2_K, d), offsetof(quant::BlockQ2_K, dmin)};
+    case DType::Q3_K:
+      return {offsetof(quant::BlockQ3_K, d)};
+    case DType::Q6_K:
+      return {offsetof(quant::BlockQ6_K, d)};
+    default:
+      return {};
+  }
+}
+
+uint32_t float_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+
+// Random bytes as weight and activation blocks (every level, every high bit, int8 -128 included),
+// with scales drawn from fp16's extremes (largest, smallest subnormal, smallest normal, +-0) and
+// ordinary values; Q8_K bsums are recomputed from the random qs as the format requires. The AVX2 dot
+// must give the scalar twin's float bit for bit, overflow to inf/NaN included.
+TEST(QuantDot, Avx2EqualsScalarOnRandomBlocksWithExtremeScales) {
+  if (!cpu().has_avx2_fma()) GTEST_SKIP() << "no AVX2/FMA";
+  const uint16_t halves[] = {0x7BFF, 0xFBFF, 0x0001, 0x8001, 0x0400, 0x0000, 0x8000, 0x3C00, 0xB800, 0x2E66, 0x5A00};
+  const float act_scales[] = {1.0f, 1e-30f, 3e20f, -2.5e-3f, 0.0f, 7.5f};
+  std::mt19937 rng(42);
+  const int64_t n = 8 * 256;  // 8 super-blocks = 64 32-element blocks
+  for (DType t : kWeightTypes) {
+    if (!avx2_is_bit_exact(t)) continue;
+    const auto& k = quant::kernels(t);
+    const size_t wb = dtype_info(t).type_size, ab = dtype_info(k.act_type).type_size;
+    for (int64_t len : {n, n - 96}) {  // n - 96: legacy types end with a partial group of 4 blocks
+      if (len % dtype_info(t).block_size != 0) continue;
+      for (int trial = 0; trial < 40; ++trial) {
+        std::vector<uint8_t> w(row_bytes(t, len)), a(row_bytes(k.act_type, len));
+        for (auto& byte : w) byte = static_cast<uint8_t>(rng());
+        for (auto& byte : a) byte = static_cast<uint8_t>(rng());
+        for (size_t b = 0; b < w.size() / wb; ++b)
+          for (size_t off : half_scale_offsets(t)) {
+            const uint16_t h = trial % 4 == 0 ? static_cast<uint16_t>(0x3C00)  // unit scales
+                                              : halves[rng() % std::size(halves)];
+            std::memcpy(&w[b * wb + off], &h, 2);
+          }
+        for (size_t b = 0; b < a.size() / ab; ++b) {
+          if (k.act_type == DType::Q8_0) {
+            const uint16_t h = halves[rng() % std::size(halves)];
+            std::memcpy(&a[b * ab], &h, 2);
+          } else {
+            auto* blk = reinterpret_cast<quant::BlockQ8_K*>(&a[b * ab]);
+            blk->d = act_scales[rng() % std::size(act_scales)];
+            for (int j = 0; j < 16; ++j) {
+              int s = 0;
+              for (int l = 0; l < 16; ++l) s += blk->qs[16 * j + l];
+              blk->bsums[j] = static_cast<int16_t>(s);
+            }
+          }
+        }
+        const float s = k.dot_scalar(len, w.data(), a.data());
+        const float v = k.dot_avx2(len, w.data(), a.data());
+        ASSERT_EQ(float_bits(v), float_bits(s))
+            << dtype_name(t) << " len " << len << " trial " << trial << ": " << v << " vs " << s;
+      }
     }
   }
 }

@@ -145,6 +145,26 @@ TEST(TrainKernels, RmsnormBackwardMatchesFiniteDifferences) {
             kGradTol);
 }
 
+// The cached-angle rotation (RopeAngles, what the training step uses) equals the inference kernel
+// rope_apply bit for bit, forward and inverse, with partial rotary dims, Llama 3 divisors and a
+// linear position scale.
+TEST(TrainKernels, RopeAnglesEqualInferenceRopeBitForBit) {
+  const int64_t B = 2, T = 37, H = 3, hd = 16, rope_dim = 12;
+  const RopeTable table =
+      RopeTable::make(rope_dim, 500000.0f, llama3_freq_factors(rope_dim, 500000.0f, 8, 1, 4, 16), 0.5f);
+  const RopeAngles angles = RopeAngles::make(table, T);
+  for (bool inverse : {false, true}) {
+    auto x = random_floats(B * T * H * hd, 40 + inverse, 2.0f);
+    auto expected = x;
+    for (int64_t b = 0; b < B; ++b) rope_apply(expected.data() + b * T * H * hd, T, H, hd, table, 0, inverse);
+    if (inverse)
+      rope_backward(x.data(), angles, B, T, H, hd, test_pool());
+    else
+      rope_forward(x.data(), angles, B, T, H, hd, test_pool());
+    EXPECT_EQ(x, expected) << "inverse " << inverse;
+  }
+}
+
 TEST(TrainKernels, RopeBackwardMatchesFiniteDifferences) {
   LlamaConfig c;
   c.head_dim = 8;
@@ -264,6 +284,26 @@ double cross_entropy_reference(const Vec& logits, const std::vector<uint32_t>& t
   return total;
 }
 
+// The one-pass in-place forward+backward against the two-pass kernels: same losses bit for bit,
+// dlogits equal to fp32 rounding; on both the AVX2 and the scalar path.
+TEST(TrainKernels, CrossEntropyInplaceMatchesTwoPass) {
+  const int64_t N = 7, V = 1003;
+  const float scale = 0.125f;
+  auto logits = random_floats(N * V, 15, 4.0f);
+  std::vector<uint32_t> targets(N);
+  for (int64_t n = 0; n < N; ++n) targets[n] = uint32_t((n * 131 + 7) % V);
+  for (bool force_scalar : {false, true}) {
+    set_force_scalar(force_scalar);
+    std::vector<float> losses(N), lse(N), dlogits(N * V), losses2(N), inplace = logits;
+    cross_entropy_forward(logits.data(), targets.data(), losses.data(), lse.data(), N, V, test_pool());
+    cross_entropy_backward(logits.data(), lse.data(), targets.data(), dlogits.data(), scale, N, V, test_pool());
+    cross_entropy_forward_backward_inplace(inplace.data(), targets.data(), losses2.data(), scale, N, V, test_pool());
+    set_force_scalar(false);
+    EXPECT_EQ(losses, losses2);
+    EXPECT_LT(rel_error(inplace, to_double(dlogits)), 1e-6);
+  }
+}
+
 TEST(TrainKernels, CrossEntropyBackwardMatchesFiniteDifferences) {
   const int64_t N = 9, V = 17;
   const float scale = 0.25f;
@@ -350,11 +390,67 @@ TEST(TrainMathAvx2, MatchesScalar) {
   }
 }
 
+// The RMSNorm and softmax-backward row helpers (two-accumulator AVX2 sums) against their scalar
+// twins: the same values up to the order of the fp32 sums.
+TEST(TrainMathAvx2, NormAndSoftmaxGradRowsMatchScalar) {
+  if (!cpu().has_avx2_fma()) GTEST_SKIP() << "no AVX2/FMA";
+  for (int64_t n : {1, 7, 8, 29, 256, 4099}) {
+    auto x = random_floats(n, uint32_t(400 + n)), w = random_floats(n, uint32_t(500 + n)),
+         dy = random_floats(n, uint32_t(600 + n)), dx0 = random_floats(n, uint32_t(700 + n)),
+         dw0 = random_floats(n, uint32_t(800 + n));
+    double exact = 0;
+    for (int64_t i = 0; i < n; ++i) exact += double(x[i]) * double(x[i]);
+    EXPECT_NEAR(avx2::sum_of_squares(x.data(), n), exact, 1e-5 * exact);
+    EXPECT_NEAR(scalar::sum_of_squares(x.data(), n), exact, 1e-5 * exact);
+    std::vector<float> ya(n), ys(n);
+    avx2::scaled_product(x.data(), w.data(), 0.7f, ya.data(), n);
+    scalar::scaled_product(x.data(), w.data(), 0.7f, ys.data(), n);
+    EXPECT_EQ(ya, ys);
+    std::vector<float> dxa = dx0, dxs = dx0, dwa = dw0, dws = dw0;
+    avx2::rmsnorm_grad_row(dy.data(), x.data(), w.data(), 0.9f, dxa.data(), dwa.data(), n);
+    scalar::rmsnorm_grad_row(dy.data(), x.data(), w.data(), 0.9f, dxs.data(), dws.data(), n);
+    EXPECT_LT(rel_error(dxa, to_double(dxs)), 1e-5);
+    EXPECT_LT(rel_error(dwa, to_double(dws)), 1e-6);
+    // Probabilities: a softmax row.
+    std::vector<float> p = x, dsa = dy, dss = dy;
+    scale_in_place(p.data(), n, 1.0f / exp_shifted_sum(p.data(), p.data(), n, max_of(p.data(), n)));
+    avx2::softmax_grad_row(p.data(), dsa.data(), n);
+    scalar::softmax_grad_row(p.data(), dss.data(), n);
+    EXPECT_LT(rel_error(dsa, to_double(dss)), 1e-5);
+  }
+}
+
 // The finite-difference checks above ran the AVX2 path (when present); rerun two of them scalar.
 TEST(TrainMathAvx2, ScalarPathPassesFiniteDifferences) {
   set_force_scalar(true);
   check_attention(2, 9, 4, 2, 4, 50);
   set_force_scalar(false);
+}
+
+// RMSNorm's scalar row path (the TrainKernels test above ran the AVX2 one where present).
+TEST(TrainMathAvx2, ScalarRmsnormPassesFiniteDifferences) {
+  set_force_scalar(true);
+  const int64_t N = 5, C = 29;
+  auto x = random_floats(N * C, 16), w = random_floats(C, 17), r = random_floats(N * C, 18);
+  auto ref = [&](const Vec& xd, const Vec& wd) {
+    Vec y(N * C);
+    for (int64_t n = 0; n < N; ++n) {
+      double ss = 0;
+      for (int64_t c = 0; c < C; ++c) ss += xd[n * C + c] * xd[n * C + c];
+      const double rs = 1.0 / std::sqrt(ss / C + 1e-5);
+      for (int64_t c = 0; c < C; ++c) y[n * C + c] = xd[n * C + c] * rs * wd[c];
+    }
+    return y;
+  };
+  std::vector<float> y(N * C), rstd(N), dx(N * C, 0.0f), dw(C, 0.0f);
+  rmsnorm_forward(x.data(), w.data(), y.data(), rstd.data(), N, C, 1e-5f, test_pool());
+  EXPECT_LT(rel_error(y, ref(to_double(x), to_double(w))), kForwardTol);
+  rmsnorm_backward(r.data(), x.data(), w.data(), rstd.data(), dx.data(), dw.data(), N, C, test_pool());
+  set_force_scalar(false);
+  EXPECT_LT(rel_error(dx, finite_difference([&](const Vec& v) { return dot(ref(v, to_double(w)), r); }, to_double(x))),
+            kGradTol);
+  EXPECT_LT(rel_error(dw, finite_difference([&](const Vec& v) { return dot(ref(to_double(x), v), r); }, to_double(w))),
+            kGradTol);
 }
 
 }  // namespace

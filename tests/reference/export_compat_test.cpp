@@ -35,9 +35,7 @@ struct Exported {
 const Exported& exported() {
   static const Exported e = [] {
     Exported x;
-    // One folder per gtest shard: ctest runs the shards as parallel processes.
-    const char* shard = std::getenv("GTEST_SHARD_INDEX");
-    x.dir = test::scratch_dir(std::string("export_compat/shard") + (shard ? shard : "0"));
+    x.dir = test::scratch_dir("export_compat");
     std::string corpus;
     for (const auto& entry : fs::directory_iterator(test::source_dir() + "/docs")) {
       std::ifstream in(entry.path(), std::ios::binary);

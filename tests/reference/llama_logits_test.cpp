@@ -25,6 +25,7 @@
 #include "flame/core/error.h"
 #include "flame/io/gguf.h"
 #include "flame/model/inference.h"
+#include "support/llama_reference_models.h"
 #include "support/test_support.h"
 
 namespace flame {
@@ -32,43 +33,19 @@ namespace {
 
 constexpr double kTolerance = 1e-4;
 
-struct ReferenceCase {
-  std::string name, dtype, gguf;
-  int64_t vocab;
-  std::vector<int32_t> tokens;
-  std::vector<float> logits;  // [tokens][vocab]
-};
+using ReferenceCase = test::ReferenceModel;
 
 const std::vector<ReferenceCase>& reference_cases() {
-  static const std::vector<ReferenceCase> cases = [] {
-    const std::string dir = test::scratch_dir("llama_reference");
-    test::run_python("tests/reference/llama_reference.py", test::shell_quote(dir));
-    std::ifstream manifest_file(dir + "/manifest.json");
-    const auto manifest = nlohmann::json::parse(manifest_file);
-    std::vector<ReferenceCase> out;
-    for (const auto& m : manifest) {
-      ReferenceCase c;
-      c.name = m["name"];
-      c.dtype = m["dtype"];
-      c.gguf = dir + "/" + m["gguf"].get<std::string>();
-      c.vocab = m["vocab"];
-      c.tokens = m["tokens"].get<std::vector<int32_t>>();
-      c.logits.resize(c.tokens.size() * c.vocab);
-      std::ifstream f(dir + "/" + m["logits"].get<std::string>(), std::ios::binary);
-      f.read(reinterpret_cast<char*>(c.logits.data()), static_cast<std::streamsize>(c.logits.size() * 4));
-      if (!f) throw std::runtime_error("short logits file for " + c.name);
-      out.push_back(std::move(c));
-    }
-    return out;
-  }();
-  return cases;
+  return test::llama_reference_models("llama_reference");
 }
 
 // max|got - want| / max|want| over rows [first, first + rows) of the reference.
-double relative_error(const ReferenceCase& c, const float* got, int64_t first, int64_t rows) {
+double relative_error(const ReferenceCase& c, const float* got, int64_t first, int64_t rows,
+                      const std::vector<float>* reference = nullptr) {
+  const std::vector<float>& ref = reference ? *reference : c.logits;
   double max_diff = 0, max_ref = 0;
   for (int64_t i = 0; i < rows * c.vocab; ++i) {
-    const double want = c.logits[first * c.vocab + i];
+    const double want = ref[first * c.vocab + i];
     max_diff = std::max(max_diff, std::abs(got[i] - want));
     max_ref = std::max(max_ref, std::abs(want));
   }
@@ -220,6 +197,104 @@ TEST(LlamaLogitsCli, SynthWritesALoadableLlama3LayoutModel) {
   const auto j = nlohmann::json::parse(bench.out);
   EXPECT_GT(j["tg"]["tok_s_mean"].get<double>(), 0);
   EXPECT_GT(j["read_bandwidth_bytes_s"].get<double>(), 0);
+}
+
+}  // namespace
+}  // namespace flame
+
+namespace flame {
+namespace {
+
+// F16 KV cache. Against the reference that rounds its keys (after RoPE) and values to fp16 as the
+// cache does, the only differences left are flame's f32 arithmetic (as above) plus rare keys whose
+// f32 and f64 values round to neighbouring fp16 numbers (a 2^-11 relative step on a fraction
+// ~f32-error/fp16-step ~ 1e-4 of the elements), so the same 1e-4 bound holds. Against the plain
+// reference, the fp16 rounding itself (2^-12 relative per element on average) shows: that bound is
+// 5e-3, and the test also checks that the fp16-aware reference is the closer one.
+constexpr double kKvF16VsF32Bound = 5e-3;
+
+InferenceSession open_session(const ReferenceCase& c, DType kv_type) {
+  return InferenceSession(LlamaWeights::from_gguf(gguf::Reader::open(c.gguf)), 128, kv_type);
+}
+
+TEST(LlamaLogitsKvF16, PromptAndDecodeMatchPyTorchWithFp16KeysAndValues) {
+  for (const auto& c : reference_cases()) {
+    SCOPED_TRACE(c.name);
+    InferenceSession session = open_session(c, DType::F16);
+    const Tensor& all = session.forward(c.tokens.data(), 64, 0, /*all_logits=*/true);
+    const double err = relative_error(c, all.data<float>(), 0, 64, &c.logits_kv_f16);
+    const double err_plain = relative_error(c, all.data<float>(), 0, 64);
+    EXPECT_LT(err, kTolerance) << "prompt of 64";
+    EXPECT_LT(err_plain, kKvF16VsF32Bound);
+    EXPECT_LT(err, err_plain) << "the fp16-rounding reference should be the closer one";
+    session.reset();
+    session.forward(c.tokens.data(), 7, 0);
+    double worst = 0;
+    for (int64_t pos = 7; pos < 23; ++pos) {
+      const Tensor& logits = session.forward(&c.tokens[pos], 1, pos);
+      worst = std::max(worst, relative_error(c, logits.data<float>(), pos, 1, &c.logits_kv_f16));
+    }
+    EXPECT_LT(worst, kTolerance) << "16 decode steps";
+    std::printf("  %-32s kv f16: prompt rel err %.2e (vs plain reference %.2e), decode worst %.2e\n", c.name.c_str(),
+                err, err_plain, worst);
+  }
+}
+
+TEST(LlamaLogitsKvF16, StaysWithinBoundOfF32CacheAndHalvesTheCache) {
+  for (const auto& c : reference_cases()) {
+    if (c.dtype != "f32") continue;
+    SCOPED_TRACE(c.name);
+    InferenceSession f32 = open_session(c, DType::F32), f16 = open_session(c, DType::F16);
+    const int64_t n = static_cast<int64_t>(c.tokens.size());
+    const Tensor& a = f32.forward(c.tokens.data(), n, 0, true);
+    const Tensor& b = f16.forward(c.tokens.data(), n, 0, true);
+    double max_diff = 0, max_ref = 0;
+    for (int64_t i = 0; i < n * c.vocab; ++i) {
+      max_diff = std::max<double>(max_diff, std::abs(a.data<float>()[i] - b.data<float>()[i]));
+      max_ref = std::max<double>(max_ref, std::abs(a.data<float>()[i]));
+    }
+    EXPECT_LT(max_diff / max_ref, kKvF16VsF32Bound);
+    EXPECT_GT(max_diff, 0.0) << "an F16 cache that changes nothing is not storing fp16";
+    const LlamaConfig& cfg = f32.config();
+    const size_t elements = 2 * static_cast<size_t>(cfg.n_layers * 128 * cfg.n_kv_heads * cfg.head_dim);
+    EXPECT_EQ(f32.kv_cache_bytes(), elements * 4);
+    EXPECT_EQ(f16.kv_cache_bytes(), elements * 2);
+    EXPECT_EQ(f16.kv_type(), DType::F16);
+  }
+  EXPECT_THROW(open_session(reference_cases()[0], DType::BF16), ArgumentError);
+}
+
+TEST(LlamaLogitsKvF16, CliKvTypeOption) {
+  const auto& c = reference_cases()[0];
+  const auto out = test::run_cli("logits --kv-type f16 --all -m " + test::shell_quote(c.gguf) + " --tokens " +
+                                 token_arg(c.tokens, 9));
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  const auto rows = nlohmann::json::parse(out.out).get<std::vector<std::vector<float>>>();
+  ASSERT_EQ(rows.size(), 9u);
+  std::vector<float> flat;
+  for (const auto& r : rows) flat.insert(flat.end(), r.begin(), r.end());
+  EXPECT_LT(relative_error(c, flat.data(), 0, 9, &c.logits_kv_f16), kTolerance);
+  // run: greedy ids with an F16 cache (the first one is the argmax of the F16-cache logits above).
+  const auto run = test::run_cli("run --kv-type f16 --temp 0 -n 3 -m " + test::shell_quote(c.gguf) + " --tokens " +
+                                 token_arg(c.tokens, 9));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto ids = nlohmann::json::parse(run.out).get<std::vector<int32_t>>();
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids[0], std::max_element(rows[8].begin(), rows[8].end()) - rows[8].begin());
+  for (const std::string cmd : {"chat", "perplexity", "bench"}) {
+    const auto help = test::run_cli(cmd + " --help");
+    EXPECT_NE(help.out.find("--kv-type"), std::string::npos) << cmd;
+  }
+  const auto bad = test::run_cli("logits --kv-type q8 -m " + test::shell_quote(c.gguf) + " --tokens 1");
+  EXPECT_NE(bad.exit_code, 0) << bad.err;  // a CLI11 usage error
+  EXPECT_NE(bad.err.find("--kv-type"), std::string::npos) << bad.err;
+  const auto bench = test::run_cli("bench -m " + test::shell_quote(c.gguf) +
+                                   " -p 8 -n 4 -r 1 -d 40 --kv-type f16 --membw-mib 16 --json");
+  ASSERT_EQ(bench.exit_code, 0) << bench.err;
+  const auto j = nlohmann::json::parse(bench.out);
+  EXPECT_EQ(j["depth"].get<int64_t>(), 40);
+  EXPECT_EQ(j["kv_type"].get<std::string>(), "f16");
+  EXPECT_GT(j["tg"]["tok_s_mean"].get<double>(), 0);
 }
 
 }  // namespace

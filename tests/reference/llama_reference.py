@@ -11,6 +11,8 @@ plain `struct`, independent of flame's C++ writer.
 
 The reference runs in float64 on the exact weights stored in the file (rounded to F16/BF16 for those
 variants), so the C++ result differs only by its own float32 rounding and accumulation order.
+A second set of logits (*.kvf16.logits.f32) rounds every key (after RoPE) and value to float16, as
+an F16 KV cache stores them, and is otherwise the same float64 computation.
 
 Usage: llama_reference.py OUT_DIR   -> OUT_DIR/manifest.json, *.gguf, *.logits.f32
 """
@@ -118,7 +120,7 @@ def rms_norm(x, w):
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + EPS) * w
 
 
-def reference_logits(shape, w, tokens):
+def reference_logits(shape, w, tokens, kv_dtype=None):
     d, nh, nkv = shape["dim"], shape["heads"], shape["kv_heads"]
     hd = d // nh
     seq = len(tokens)
@@ -138,6 +140,8 @@ def reference_logits(shape, w, tokens):
         v = (h @ w[p + "self_attn.v_proj.weight"].T).view(1, seq, nkv, hd).transpose(1, 2)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
+        if kv_dtype is not None:  # what a reduced-precision KV cache stores
+            k, v = k.to(kv_dtype).to(torch.float64), v.to(kv_dtype).to(torch.float64)
         k, v = repeat_kv(k, nh // nkv), repeat_kv(v, nh // nkv)
         scores = q @ k.transpose(2, 3) / math.sqrt(hd) + mask
         att = torch.softmax(scores, dim=-1) @ v
@@ -289,8 +293,11 @@ def main():
             write_gguf(os.path.join(out_dir, base + ".gguf"), metadata_for(shape, file_type),
                        gguf_tensors(shape, w, torch_dtype, ggml_type))
             logits.to(torch.float32).numpy().astype("<f4").tofile(os.path.join(out_dir, base + ".logits.f32"))
+            kv16 = reference_logits(shape, w, tokens, kv_dtype=torch.float16)
+            kv16.to(torch.float32).numpy().astype("<f4").tofile(os.path.join(out_dir, base + ".kvf16.logits.f32"))
             manifest.append(dict(name=base, shape=shape["name"], dtype=dtype_name, gguf=base + ".gguf",
-                                 logits=base + ".logits.f32", vocab=shape["vocab"], tokens=tokens,
+                                 logits=base + ".logits.f32",
+                                 logits_kv_f16=base + ".kvf16.logits.f32", vocab=shape["vocab"], tokens=tokens,
                                  dim=shape["dim"], ffn=shape["ffn"], layers=shape["layers"]))
     with open(os.path.join(out_dir, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)

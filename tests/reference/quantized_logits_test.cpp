@@ -24,38 +24,20 @@
 #include "flame/io/gguf.h"
 #include "flame/model/inference.h"
 #include "flame/model/perplexity.h"
+#include "support/llama_reference_models.h"
 #include "support/test_support.h"
 
 namespace flame {
 namespace {
 
-struct Model {
-  std::string name, gguf;
-  int64_t vocab;
-  std::vector<int32_t> tokens;
-  std::vector<float> logits;
-};
+using Model = test::ReferenceModel;
 
+// The F32 reference models (the F16/BF16 copies hold the same weights rounded).
 const std::vector<Model>& f32_models() {
   static const std::vector<Model> models = [] {
-    const std::string dir = test::scratch_dir("quant_reference");
-    test::run_python("tests/reference/llama_reference.py", test::shell_quote(dir));
-    std::ifstream manifest_file(dir + "/manifest.json");
-    const auto manifest = nlohmann::json::parse(manifest_file);
     std::vector<Model> out;
-    for (const auto& m : manifest) {
-      if (m["dtype"] != "f32") continue;
-      Model c;
-      c.name = m["name"];
-      c.gguf = dir + "/" + m["gguf"].get<std::string>();
-      c.vocab = m["vocab"];
-      c.tokens = m["tokens"].get<std::vector<int32_t>>();
-      c.logits.resize(c.tokens.size() * c.vocab);
-      std::ifstream f(dir + "/" + m["logits"].get<std::string>(), std::ios::binary);
-      f.read(reinterpret_cast<char*>(c.logits.data()), static_cast<std::streamsize>(c.logits.size() * 4));
-      if (!f) throw std::runtime_error("short logits file for " + c.name);
-      out.push_back(std::move(c));
-    }
+    for (const auto& m : test::llama_reference_models("quant_reference"))
+      if (m.dtype == "f32") out.push_back(m);
     return out;
   }();
   return models;

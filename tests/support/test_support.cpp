@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -10,10 +11,15 @@
 
 namespace flame::test {
 
-std::string source_dir() { return FLAME_SOURCE_DIR; }
+std::string source_dir() {
+  return FLAME_SOURCE_DIR;
+}
 
 std::string scratch_dir(const std::string& name) {
-  const auto dir = std::filesystem::path(FLAME_TEST_SCRATCH) / name;
+  // ctest runs the gtest shards as parallel processes: each shard gets its own tree, so two tests
+  // that build the same fixture files in different shards never race on them.
+  const char* shard = std::getenv("GTEST_SHARD_INDEX");
+  const auto dir = std::filesystem::path(FLAME_TEST_SCRATCH) / (std::string("shard") + (shard ? shard : "0")) / name;
   std::filesystem::create_directories(dir);
   return dir.string();
 }
@@ -45,7 +51,9 @@ CommandResult run_command(const std::string& command_line) {
   return {code, out, err.str()};
 }
 
-CommandResult run_cli(const std::string& args) { return run_command(shell_quote(FLAME_CLI_PATH) + " " + args); }
+CommandResult run_cli(const std::string& args) {
+  return run_command(shell_quote(FLAME_CLI_PATH) + " " + args);
+}
 
 std::string run_python(const std::string& script, const std::string& args) {
   auto r = run_command("/usr/bin/python3 " + shell_quote(source_dir() + "/" + script) + " " + args);

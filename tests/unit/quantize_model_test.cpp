@@ -105,6 +105,23 @@ TEST(QuantizeModel, BadInputIsAClearError) {
   EXPECT_NE(bad_type.err.find("nonsense"), std::string::npos) << bad_type.err;
 }
 
+// A target that makes no sense for a tensor (Q4_K or any block type for a 1-D norm weight) is not
+// applied: norms are copied in their F32 and the plan says why, for every target.
+TEST(QuantizeModel, OneDimensionalNormsAreCopiedUnderEveryTarget) {
+  const std::string path = write_model("norms256.gguf", 256, true);
+  for (const char* target : {"Q4_K", "Q2_K", "Q3_K", "Q5_K", "Q6_K", "Q4_K_M", "Q8_0", "Q4_0", "Q4_1", "Q5_0",
+                             "Q5_1", "F16", "BF16"}) {
+    int norms = 0;
+    for (const auto& p : plan_quantization(gguf::Reader::open(path), parse_quant_target(target))) {
+      if (p.name.find("norm") == std::string::npos) continue;
+      ++norms;
+      EXPECT_EQ(p.to, DType::F32) << target << " " << p.name;
+      EXPECT_EQ(p.why, "1-D: copied") << target << " " << p.name;
+    }
+    EXPECT_EQ(norms, 17) << target;  // 16 attn_norm + output_norm
+  }
+}
+
 // The written file: every tensor has its planned type, the data matches an independent row-wise
 // quantization, metadata carries general.file_type (15 = MOSTLY_Q4_K_M) and the alignment.
 TEST(QuantizeModel, WritesPlannedTypesAndMetadata) {

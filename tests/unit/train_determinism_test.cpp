@@ -242,5 +242,21 @@ TEST(AdamWTest, Avx2UpdateMatchesScalar) {
     ASSERT_NEAR(v[i], v2[i], 1e-6f * (1 + std::abs(v2[i]))) << i;
   }
 }
+
+// The gradient-norm pass: AVX2 lanes against the scalar double loop and a long-double sum.
+TEST(AdamWTest, Avx2SumOfSquaresMatchesScalar) {
+  if (!cpu().has_avx2_fma()) GTEST_SKIP() << "no AVX2/FMA";
+  std::mt19937 rng(5);
+  std::normal_distribution<float> d(0.0f, 3.0f);
+  for (int64_t n : {0, 1, 7, 8, 9, 1003, 100000}) {
+    std::vector<float> g(n);
+    for (auto& x : g) x = d(rng);
+    long double exact = 0;
+    for (float x : g) exact += (long double)x * x;
+    const double a = avx2::sum_of_squares_f64(g.data(), n), s = scalar::sum_of_squares_f64(g.data(), n);
+    EXPECT_NEAR(a, double(exact), 1e-13 * double(exact)) << n;
+    EXPECT_NEAR(s, double(exact), 1e-12 * double(exact)) << n;
+  }
+}
 }  // namespace
 }  // namespace flame

@@ -29,7 +29,7 @@ ThreadPool::ThreadPool(int threads) : threads_(threads < 1 ? 1 : threads) {
 
 ThreadPool::~ThreadPool() {
   stop_.store(true);
-  generation_.fetch_add(1);
+  generation_.fetch_add(2);
   generation_.notify_all();
   for (auto& w : workers_) w.join();
 }
@@ -44,16 +44,32 @@ std::pair<int64_t, int64_t> ThreadPool::split(int64_t n, int t, int nt, int64_t 
   return {b < n ? b : n, e < n ? e : n};
 }
 
+namespace {
+constexpr uint64_t kClaimOpen = uint64_t{1} << 31;
+constexpr uint64_t kClaimCount = kClaimOpen - 1;
+uint64_t claim_tag(uint64_t generation) {
+  return (generation & 0xFFFFFFFFu) << 32;
+}
+}  // namespace
+
+void ThreadPool::publish(Erased call, void* fn, bool claimed) {
+  call_ = call;
+  fn_ = fn;
+  const uint64_t g = ((generation_.load(std::memory_order_relaxed) >> 1) + 1) * 2 + (claimed ? 1 : 0);
+  if (claimed)
+    claim_.store(claim_tag(g) | kClaimOpen, std::memory_order_relaxed);
+  else
+    pending_.store(threads_ - 1, std::memory_order_relaxed);
+  generation_.store(g, std::memory_order_release);
+  generation_.notify_all();
+}
+
 void ThreadPool::run_erased(Erased call, void* fn) {
   if (threads_ == 1 || t_inside_pool) {
     call(fn, 0, 1);
     return;
   }
-  call_ = call;
-  fn_ = fn;
-  pending_.store(threads_ - 1, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_release);
-  generation_.notify_all();
+  publish(call, fn, false);
   t_inside_pool = true;
   call(fn, 0, threads_);
   t_inside_pool = false;
@@ -65,6 +81,34 @@ void ThreadPool::run_erased(Erased call, void* fn) {
       if (p != 0) pending_.wait(p, std::memory_order_acquire);
     }
   }
+}
+
+void ThreadPool::run_claimed_erased(Erased call, void* fn) {
+  if (threads_ == 1 || t_inside_pool) {
+    call(fn, 0, 1);
+    return;
+  }
+  publish(call, fn, true);
+  t_inside_pool = true;
+  call(fn, 0, threads_);
+  t_inside_pool = false;
+  // Close the call to late workers, then wait for those inside fn.
+  uint64_t s = claim_.fetch_and(~kClaimOpen, std::memory_order_acq_rel) & ~kClaimOpen;
+  for (int spin = 0; (s & kClaimCount) != 0; ++spin) {
+    if (spin < kSpinIterations)
+      FLAME_PAUSE();
+    else
+      claim_.wait(s, std::memory_order_acquire);
+    s = claim_.load(std::memory_order_acquire);
+  }
+}
+
+// Enters a run_claimed call if it is still the open one; false if the caller already closed it.
+bool ThreadPool::try_join_claimed(uint64_t generation) {
+  uint64_t s = claim_.load(std::memory_order_acquire);
+  while ((s & ~kClaimCount) == (claim_tag(generation) | kClaimOpen))
+    if (claim_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel)) return true;
+  return false;
 }
 
 void ThreadPool::worker_loop(int index) {
@@ -82,6 +126,14 @@ void ThreadPool::worker_loop(int index) {
     }
     seen = g;
     if (stop_.load()) return;
+    if (g & 1) {  // run_claimed: only if still open (call_/fn_ stay valid while we are counted)
+      if (!try_join_claimed(g)) continue;
+      call_(fn_, index, threads_);
+      const uint64_t s = claim_.fetch_sub(1, std::memory_order_acq_rel) - 1;
+      if ((s & (kClaimOpen | kClaimCount)) == 0) claim_.notify_all();
+      continue;
+    }
+    // A plain run() cannot be skipped: the caller waits for every worker, so call_/fn_ are stable.
     call_(fn_, index, threads_);
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
   }

@@ -18,7 +18,7 @@
 namespace flame {
 
 class ThreadPool {
-public:
+ public:
   explicit ThreadPool(int threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -42,6 +42,16 @@ public:
     });
   }
 
+  // Like run(), for work that threads CLAIM (chunks taken through an atomic counter): returns once
+  // the caller's fn(0, threads) has returned and every worker that started fn has finished. A
+  // worker that wakes later skips the call, so a descheduled worker (busy machine) never stalls the
+  // caller. fn must therefore complete all the work whichever threads run it, and its results
+  // must not depend on which thread did what (then they are deterministic too).
+  template <class Fn>
+  void run_claimed(Fn&& fn) {
+    run_claimed_erased(&invoke_run<std::remove_reference_t<Fn>>, &fn);
+  }
+
   // The [begin, end) share of thread t of nt over n items, aligned to grain.
   static std::pair<int64_t, int64_t> split(int64_t n, int t, int nt, int64_t grain = 1);
 
@@ -49,18 +59,24 @@ public:
   // Resizes the global pool (0 = physical cores). Not thread-safe with concurrent kernels.
   static void set_global_threads(int threads);
 
-private:
+ private:
   using Erased = void (*)(void* fn, int thread, int threads);
   template <class Fn>
   static void invoke_run(void* fn, int t, int nt) {
     (*static_cast<Fn*>(fn))(t, nt);
   }
   void run_erased(Erased call, void* fn);
+  void run_claimed_erased(Erased call, void* fn);
+  void publish(Erased call, void* fn, bool claimed);
+  bool try_join_claimed(uint64_t generation);
   void worker_loop(int index);
 
   int threads_;
   std::vector<std::thread> workers_;
+  // Bumped by 2 per call; bit 0 set for run_claimed calls (a worker must join those first).
   std::atomic<uint64_t> generation_{0};
+  // run_claimed: (low 32 bits of generation) << 32 | open << 31 | workers inside fn.
+  std::atomic<uint64_t> claim_{0};
   std::atomic<int> pending_{0};
   std::atomic<bool> stop_{false};
   Erased call_ = nullptr;

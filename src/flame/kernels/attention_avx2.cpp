@@ -1,9 +1,159 @@
-// AVX2/FMA twins of the attention vector helpers.
+// AVX2/FMA/F16C twins of the attention vector helpers and tile kernels.
 #include <immintrin.h>
 
+#include <cmath>
+
+#include "flame/core/half.h"
 #include "flame/kernels/attention.h"
 
 namespace flame::detail {
+
+namespace {
+
+float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+
+// exp(x) for x in [-87, 88] (Cephes expf: range reduction by ln 2, degree-5 polynomial), about
+// 2 ulp; smaller x gives 0 as the softmax wants.
+__m256 exp_ps(__m256 x) {
+  const __m256 lo = _mm256_set1_ps(-87.0f);
+  const __m256 underflow = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+  x = _mm256_min_ps(_mm256_max_ps(x, lo), _mm256_set1_ps(88.3762626647949f));
+  __m256 fx = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f));
+  fx = _mm256_floor_ps(fx);
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+  __m256 y = _mm256_set1_ps(1.9875691500E-4f);
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507E-3f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073E-3f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894E-2f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459E-1f));
+  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201E-1f));
+  y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
+  const __m256i pow2n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
+  y = _mm256_mul_ps(y, _mm256_castsi256_ps(pow2n));
+  return _mm256_andnot_ps(underflow, y);
+}
+
+// 4 keys against one query row: the four sums of 8-lane products, reduced into one __m128.
+__m128 reduce4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+  const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+  return _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+}
+
+void score_tile_avx2(const float* q, int64_t rows, const float* keys, int64_t n_keys, int64_t k_stride, int64_t hd,
+                     float* s, int64_t ld) {
+  const int64_t hd8 = hd / 8 * 8;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* qr = q + r * hd;
+    float* sr = s + r * ld;
+    int64_t j = 0;
+    for (; j + 4 <= n_keys; j += 4) {
+      const float *k0 = keys + j * k_stride, *k1 = k0 + k_stride, *k2 = k1 + k_stride, *k3 = k2 + k_stride;
+      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      for (int64_t d = 0; d < hd8; d += 8) {
+        const __m256 qv = _mm256_loadu_ps(qr + d);
+        a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + d), a0);
+        a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k1 + d), a1);
+        a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k2 + d), a2);
+        a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k3 + d), a3);
+      }
+      __m128 res = reduce4(a0, a1, a2, a3);
+      if (hd8 < hd) {
+        alignas(16) float tail[4] = {0, 0, 0, 0};
+        for (int64_t d = hd8; d < hd; ++d) {
+          tail[0] += qr[d] * k0[d];
+          tail[1] += qr[d] * k1[d];
+          tail[2] += qr[d] * k2[d];
+          tail[3] += qr[d] * k3[d];
+        }
+        res = _mm_add_ps(res, _mm_load_ps(tail));
+      }
+      _mm_storeu_ps(sr + j, res);
+    }
+    for (; j < n_keys; ++j) sr[j] = dot_avx2(qr, keys + j * k_stride, hd);
+  }
+}
+
+float exp_shift_sum_avx2(float* x, int64_t n, float shift) {
+  const __m256 sh = _mm256_set1_ps(shift);
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = exp_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), sh));
+    _mm256_storeu_ps(x + i, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  float sum = hsum(acc);
+  if (i < n) {
+    alignas(32) float tail[8];
+    for (int64_t k = 0; k < 8; ++k) tail[k] = i + k < n ? x[i + k] - shift : -100.0f;
+    _mm256_store_ps(tail, exp_ps(_mm256_load_ps(tail)));
+    for (int64_t k = 0; i + k < n; ++k) sum += (x[i + k] = tail[k]);
+  }
+  return sum;
+}
+
+void pv_tile_avx2(const float* p, int64_t rows, int64_t ld, const float* values, int64_t n_keys, int64_t v_stride,
+                  int64_t hd, float* o) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* pr = p + r * ld;
+    float* orow = o + r * hd;
+    int64_t d = 0;
+    for (; d + 32 <= hd; d += 32) {  // 32 outputs held in registers across all keys
+      __m256 a0 = _mm256_loadu_ps(orow + d), a1 = _mm256_loadu_ps(orow + d + 8);
+      __m256 a2 = _mm256_loadu_ps(orow + d + 16), a3 = _mm256_loadu_ps(orow + d + 24);
+      for (int64_t j = 0; j < n_keys; ++j) {
+        const __m256 w = _mm256_broadcast_ss(pr + j);
+        const float* v = values + j * v_stride + d;
+        a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v), a0);
+        a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 8), a1);
+        a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 16), a2);
+        a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 24), a3);
+      }
+      _mm256_storeu_ps(orow + d, a0);
+      _mm256_storeu_ps(orow + d + 8, a1);
+      _mm256_storeu_ps(orow + d + 16, a2);
+      _mm256_storeu_ps(orow + d + 24, a3);
+    }
+    for (; d + 8 <= hd; d += 8) {
+      __m256 a = _mm256_loadu_ps(orow + d);
+      for (int64_t j = 0; j < n_keys; ++j)
+        a = _mm256_fmadd_ps(_mm256_broadcast_ss(pr + j), _mm256_loadu_ps(values + j * v_stride + d), a);
+      _mm256_storeu_ps(orow + d, a);
+    }
+    for (; d < hd; ++d) {
+      float a = orow[d];
+      for (int64_t j = 0; j < n_keys; ++j) a += pr[j] * values[j * v_stride + d];
+      orow[d] = a;
+    }
+  }
+}
+
+void f16_rows_to_f32_avx2(const uint16_t* src, int64_t rows, int64_t src_stride, int64_t cols, float* dst) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint16_t* s = src + r * src_stride;
+    float* d = dst + r * cols;
+    int64_t c = 0;
+    for (; c + 8 <= cols; c += 8)
+      _mm256_storeu_ps(d + c, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + c))));
+    for (; c < cols; ++c) d[c] = f16_to_f32(s[c]);
+  }
+}
+
+void f32_to_f16_avx2(const float* src, uint16_t* dst, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+  for (; i < n; ++i) dst[i] = f32_to_f16(src[i]);
+}
+
+}  // namespace
 
 float dot_avx2(const float* a, const float* b, int64_t n) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
@@ -13,11 +163,7 @@ float dot_avx2(const float* a, const float* b, int64_t n) {
     acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
   }
   for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
-  const __m256 s8 = _mm256_add_ps(acc0, acc1);
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-  float sum = _mm_cvtss_f32(s);
+  float sum = hsum(_mm256_add_ps(acc0, acc1));
   for (; i < n; ++i) sum += a[i] * b[i];
   return sum;
 }
@@ -28,6 +174,12 @@ void axpy_avx2(float alpha, const float* x, float* y, int64_t n) {
   for (; i + 8 <= n; i += 8)
     _mm256_storeu_ps(y + i, _mm256_fmadd_ps(a, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
   for (; i < n; ++i) y[i] += alpha * x[i];
+}
+
+const AttentionKernels& attention_kernels_avx2() {
+  static const AttentionKernels k{score_tile_avx2, exp_shift_sum_avx2, pv_tile_avx2, f16_rows_to_f32_avx2,
+                                  f32_to_f16_avx2};
+  return k;
 }
 
 }  // namespace flame::detail

@@ -83,11 +83,8 @@ void attention_backward(const float* dout, const float* q, const float* k, const
           // dS = P * (dP - sum_j P dP), zero past the diagonal
           for (int64_t i = 0; i < rows; ++i) {
             const int64_t t = r0 + i;
-            const float* pr = Pb + i * T;
             float* ds = dS.data() + i * T;
-            float dot = 0.0f;
-            for (int64_t j = 0; j <= t; ++j) dot += pr[j] * ds[j];
-            for (int64_t j = 0; j <= t; ++j) ds[j] = pr[j] * (ds[j] - dot);
+            softmax_grad_row(Pb + i * T, ds, t + 1);
             for (int64_t j = t + 1; j < r1; ++j) ds[j] = 0.0f;
           }
           // dQ[r0:r1] = scale * dS K[0:r1]

@@ -33,8 +33,22 @@ void cross_entropy_backward(const float* logits, const float* lse, const uint32_
   });
 }
 
+void cross_entropy_forward_backward_inplace(float* logits, const uint32_t* targets, float* losses, float scale,
+                                            int64_t N, int64_t V, ThreadPool& pool) {
+  pool.parallel_for(N, [&](int64_t b, int64_t e) {
+    for (int64_t n = b; n < e; ++n) {
+      float* row = logits + n * V;
+      const float mx = max_of(row, V), target_logit = row[targets[n]];
+      const float sum = exp_shifted_sum(row, row, V, mx);
+      losses[n] = (mx + std::log(sum)) - target_logit;
+      scale_in_place(row, V, scale / sum);
+      row[targets[n]] -= scale;
+    }
+  });
+}
+
 int64_t classifier_chunk_rows(int64_t V, int64_t N) {
-  const int64_t target = (int64_t(1) << 21) / std::max<int64_t>(V, 1);
+  const int64_t target = std::min<int64_t>((int64_t(1) << 22) / std::max<int64_t>(V, 1), 512);
   return std::clamp<int64_t>(target, 16, std::max<int64_t>(N, 1));
 }
 
@@ -46,11 +60,13 @@ double run_classifier(const float* x, const float* w, const uint32_t* targets, i
   for (int64_t r0 = 0; r0 < N; r0 += chunk_rows) {
     const int64_t rows = std::min(chunk_rows, N - r0);
     matmul_forward(x + r0 * C, w, chunk, rows, C, V, pool);
-    cross_entropy_forward(chunk, targets + r0, losses.data(), lse.data(), rows, V, pool);
+    if (dx == nullptr) {
+      cross_entropy_forward(chunk, targets + r0, losses.data(), lse.data(), rows, V, pool);
+    } else {
+      cross_entropy_forward_backward_inplace(chunk, targets + r0, losses.data(), scale, rows, V, pool);
+    }
     for (int64_t i = 0; i < rows; ++i) total += losses[i];
-    if (dx == nullptr) continue;
-    cross_entropy_backward(chunk, lse.data(), targets + r0, chunk, scale, rows, V, pool);
-    matmul_backward(chunk, x + r0 * C, w, dx + r0 * C, dw, rows, C, V, pool);
+    if (dx != nullptr) matmul_backward(chunk, x + r0 * C, w, dx + r0 * C, dw, rows, C, V, pool);
   }
   return total;
 }

@@ -21,11 +21,19 @@ namespace flame {
 void cross_entropy_forward(const float* logits, const uint32_t* targets, float* losses, float* lse, int64_t N,
                            int64_t V, ThreadPool& pool);
 
+// Forward and backward in one pass over each row, in place: losses as cross_entropy_forward (bit
+// for bit), then logits[n] becomes dlogits[n] = softmax * scale - [v == target] * scale. One exp per
+// logit instead of two (the softmax is exp(x - max) / sum, not exp(x - lse): equal to rounding).
+void cross_entropy_forward_backward_inplace(float* logits, const uint32_t* targets, float* losses, float scale,
+                                            int64_t N, int64_t V, ThreadPool& pool);
+
 // dlogits[n, v] = (softmax(logits[n])[v] - [v == targets[n]]) * scale. dlogits may alias logits.
 void cross_entropy_backward(const float* logits, const float* lse, const uint32_t* targets, float* dlogits, float scale,
                             int64_t N, int64_t V, ThreadPool& pool);
 
-// Rows per chunk for the fused classifier: about 8 MB of logits, at least 16 rows, at most N.
+// Rows per chunk for the fused classifier: about 16 MB of logits but at most 512 rows (single-thread
+// sgemm on these shapes peaks around 512 rows: the chunk is the K of the dW product), at least 16
+// rows, at most N.
 int64_t classifier_chunk_rows(int64_t V, int64_t N);
 
 // Sum over positions of the cross-entropy of softmax(x W^T) (no gradients).

@@ -20,6 +20,8 @@
 #include "flame/core/half.h"
 #include "flame/kernels/matmul_detail.h"
 #include "flame/kernels/quant.h"
+#include "flame/kernels/quant_blocks.h"
+#include "flame/kernels/quant_decode.h"
 
 extern "C" void openblas_set_num_threads(int num_threads);
 
@@ -113,6 +115,14 @@ void gemm_rows(DType type, const void* weights, size_t row_stride, const float* 
   }
 }
 
+bool all_block_quantized(std::initializer_list<MatmulOutput> products) {
+  for (const auto& p : products) {
+    const quant::Kernels* kern = quant::find_kernels(p.weight.dtype());
+    if (!kern || !kern->dot_scalar || p.weight.ndim() != 2) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void matmul(const Tensor& weight, const float* x, float* y, int64_t m, ThreadPool& pool) {
@@ -155,8 +165,14 @@ void matmul_shared_input(std::initializer_list<MatmulOutput> products, const flo
       total_rows += p.weight.dim(0);
     }
   }
-  if (!streamable) {  // prompt, quantized or oracle: one product at a time
-    for (const auto& p : products) matmul(p.weight, x, p.y, m, pool);
+  if (!streamable) {
+    if (m < kGemmMinRows && all_block_quantized(products)) {  // quantized decode: one pool call for all
+      std::vector<detail::QuantProduct> quant_products;
+      for (const auto& p : products) quant_products.push_back({&p.weight, p.y});
+      detail::matmul_quant_decode(quant_products.data(), quant_products.size(), x, m, pool);
+      return;
+    }
+    for (const auto& p : products) matmul(p.weight, x, p.y, m, pool);  // prompt or oracle: one at a time
     return;
   }
   // Decode: rows of every weight form one list of chunks that threads take in turn.
@@ -191,7 +207,7 @@ void matmul_shared_input(std::initializer_list<MatmulOutput> products, const flo
   if (m * total_rows * k < kMinParallelWork)
     work(0, 1);
   else
-    pool.run(work);
+    pool.run_claimed(work);
 }
 
 }  // namespace flame

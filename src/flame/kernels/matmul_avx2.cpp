@@ -2,6 +2,7 @@
 #include <immintrin.h>
 
 #include "flame/core/half.h"
+#include "flame/kernels/avx2_common.h"
 #include "flame/kernels/matmul_detail.h"
 
 namespace flame::detail {
@@ -16,13 +17,7 @@ inline __m256 load8(const uint16_t* p, DType type) {
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
-inline float hsum(__m256 v) {
-  const __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-  __m128 s = _mm_add_ps(lo, hi);
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-  return _mm_cvtss_f32(s);
-}
+using avx2::hsum_ps;
 
 inline float to_f32(const uint16_t v, DType type) {
   return type == DType::F16 ? f16_to_f32(v) : bf16_to_f32(v);
@@ -69,7 +64,7 @@ void dot_rows(const float* x, int64_t ldx, int64_t k, const uint8_t* row, float 
   for (int i = 0; i < M; ++i) {
     __m256 sum = acc[0][i];
     for (int a = 1; a < A; ++a) sum = _mm256_add_ps(sum, acc[a][i]);
-    out[i] = hsum(sum);
+    out[i] = hsum_ps(sum);
   }
 }
 

@@ -14,15 +14,15 @@ namespace flame {
 namespace quant {
 namespace {
 
-// One row per block type. Types whose AVX2 twin is missing use the scalar dot everywhere.
+// One row per block type. Types whose AVX2 twin is missing (Q8_K: activation only) have none.
 constexpr Kernels kTable[] = {
     {DType::Q4_0, DType::Q8_0, quantize_q4_0, dequantize_q4_0, dot_q4_0_scalar, dot_q4_0_avx2},
-    {DType::Q4_1, DType::Q8_0, quantize_q4_1, dequantize_q4_1, dot_q4_1_scalar, nullptr},
-    {DType::Q5_0, DType::Q8_0, quantize_q5_0, dequantize_q5_0, dot_q5_0_scalar, nullptr},
-    {DType::Q5_1, DType::Q8_0, quantize_q5_1, dequantize_q5_1, dot_q5_1_scalar, nullptr},
+    {DType::Q4_1, DType::Q8_0, quantize_q4_1, dequantize_q4_1, dot_q4_1_scalar, dot_q4_1_avx2},
+    {DType::Q5_0, DType::Q8_0, quantize_q5_0, dequantize_q5_0, dot_q5_0_scalar, dot_q5_0_avx2},
+    {DType::Q5_1, DType::Q8_0, quantize_q5_1, dequantize_q5_1, dot_q5_1_scalar, dot_q5_1_avx2},
     {DType::Q8_0, DType::Q8_0, quantize_q8_0, dequantize_q8_0, dot_q8_0_scalar, dot_q8_0_avx2},
-    {DType::Q2_K, DType::Q8_K, quantize_q2_k, dequantize_q2_k, dot_q2_k_scalar, nullptr},
-    {DType::Q3_K, DType::Q8_K, quantize_q3_k, dequantize_q3_k, dot_q3_k_scalar, nullptr},
+    {DType::Q2_K, DType::Q8_K, quantize_q2_k, dequantize_q2_k, dot_q2_k_scalar, dot_q2_k_avx2},
+    {DType::Q3_K, DType::Q8_K, quantize_q3_k, dequantize_q3_k, dot_q3_k_scalar, dot_q3_k_avx2},
     {DType::Q4_K, DType::Q8_K, quantize_q4_k, dequantize_q4_k, dot_q4_k_scalar, dot_q4_k_avx2},
     {DType::Q5_K, DType::Q8_K, quantize_q5_k, dequantize_q5_k, dot_q5_k_scalar, dot_q5_k_avx2},
     {DType::Q6_K, DType::Q8_K, quantize_q6_k, dequantize_q6_k, dot_q6_k_scalar, dot_q6_k_avx2},
@@ -101,6 +101,12 @@ void quantize_row(DType type, const float* src, void* dst, int64_t n) {
 
 bool quant_type_supported(DType type) {
   return type == DType::F32 || type == DType::F16 || type == DType::BF16 || quant::find_kernels(type) != nullptr;
+}
+
+bool matmul_type_supported(DType type) {
+  if (type == DType::F32 || type == DType::F16 || type == DType::BF16) return true;
+  const quant::Kernels* k = quant::find_kernels(type);
+  return k != nullptr && k->dot_scalar != nullptr;
 }
 
 }  // namespace flame

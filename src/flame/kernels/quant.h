@@ -18,6 +18,9 @@ namespace flame {
 void dequantize_row(DType type, const void* src, float* dst, int64_t n);
 void quantize_row(DType type, const float* src, void* dst, int64_t n);
 bool quant_type_supported(DType type);
+// Types a weight matrix may have for matmul/matmul_quant: F32, F16, BF16 and the block types with a
+// dot product (Q8_K is an activation type only).
+bool matmul_type_supported(DType type);
 
 // y[m][n] = sum_k x[m][k] * W[n][k] for a block-quantized W of shape {n, k}.
 void matmul_quant(const Tensor& weight, const float* x, float* y, int64_t m, ThreadPool& pool);

@@ -5,6 +5,7 @@
 //   const auto& k = quant::kernels(DType::Q4_K);      // act_type Q8_K, dot_scalar, dot_avx2, ...
 //   k.quantize(x, blocks, n);  k.dequantize(blocks, x, n);
 //   float s = k.dot(n, weight_row, activation_row);   // activation_row quantized to k.act_type
+#include <cstddef>
 #include <cstdint>
 
 #include "flame/core/dtype.h"
@@ -152,8 +153,24 @@ float dot_q4_k_scalar(int64_t, const void*, const void*);
 float dot_q5_k_scalar(int64_t, const void*, const void*);
 float dot_q6_k_scalar(int64_t, const void*, const void*);
 
+// Four weight rows (row_bytes apart) against one activation row: out[r] = dot of row r. Reads each
+// activation block once for the four rows (decode). Float order differs from the one-row kernels.
+using Dot4Fn = void (*)(int64_t n, const void* weight, size_t row_bytes, const void* act, float* out);
+void dot4_q4_0_avx2(int64_t, const void*, size_t, const void*, float*);
+void dot4_q8_0_avx2(int64_t, const void*, size_t, const void*, float*);
+// Bit-identical AVX2 twins of quantize_q8_0 / quantize_q8_k (activation quantizers of decode).
+void quantize_q8_0_avx2(const float*, void*, int64_t);
+void quantize_q8_k_avx2(const float*, void*, int64_t);
+// The AVX2 4-row kernel of a weight type when the CPU has AVX2 and force_scalar() is off; else null.
+Dot4Fn dot4_kernel(DType type);
+
 float dot_q4_0_avx2(int64_t, const void*, const void*);
+float dot_q4_1_avx2(int64_t, const void*, const void*);  // quant_dot_legacy_avx2.cpp
+float dot_q5_0_avx2(int64_t, const void*, const void*);
+float dot_q5_1_avx2(int64_t, const void*, const void*);
 float dot_q8_0_avx2(int64_t, const void*, const void*);
+float dot_q2_k_avx2(int64_t, const void*, const void*);  // quant_dot_kq_avx2.cpp
+float dot_q3_k_avx2(int64_t, const void*, const void*);
 float dot_q4_k_avx2(int64_t, const void*, const void*);
 float dot_q5_k_avx2(int64_t, const void*, const void*);
 float dot_q6_k_avx2(int64_t, const void*, const void*);

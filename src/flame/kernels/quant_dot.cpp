@@ -2,6 +2,7 @@
 // for the AVX2 twins (quant_dot_avx2.cpp) and the fallback on CPUs without AVX2.
 #include "flame/core/half.h"
 #include "flame/kernels/quant_blocks.h"
+#include "flame/kernels/quant_k4.h"
 
 namespace flame::quant {
 
@@ -26,22 +27,6 @@ float dot_q4_0_scalar(int64_t n, const void* w, const void* a) {
   return sum;
 }
 
-float dot_q4_1_scalar(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const BlockQ4_1*>(w);
-  const auto* y = static_cast<const BlockQ8_0*>(a);
-  float sum = 0;
-  for (int64_t b = 0; b < n / kQK; ++b) {
-    int32_t isum = 0, asum = 0;
-    for (int j = 0; j < kQK / 2; ++j) {
-      isum += (x[b].qs[j] & 0xF) * y[b].qs[j] + (x[b].qs[j] >> 4) * y[b].qs[j + kQK / 2];
-      asum += y[b].qs[j] + y[b].qs[j + kQK / 2];
-    }
-    const float da = f16_to_f32(y[b].d);
-    sum += f16_to_f32(x[b].d) * da * static_cast<float>(isum) + f16_to_f32(x[b].m) * da * static_cast<float>(asum);
-  }
-  return sum;
-}
-
 namespace {
 inline uint32_t load_qh(const uint8_t* p) {
   return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
@@ -50,25 +35,55 @@ inline int q5_level(const uint8_t* qs, uint32_t qh, int j) {
   const int nib = j < kQK / 2 ? qs[j] & 0xF : qs[j - kQK / 2] >> 4;
   return nib | (((qh >> j) & 1) << 4);
 }
+
+// Q4_1/Q5_0/Q5_1 sum their per-block values in 8 interleaved partial sums (block b into lane b % 8)
+// reduced as ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)): the order of an 8-lane AVX2 accumulator and its
+// horizontal sum, so the AVX2 twin can match bit for bit without one serial float add per block.
+class LaneSum {
+ public:
+  void add(int64_t block, float value) { lane_[block % 8] += value; }
+  float total() const {
+    return ((lane_[0] + lane_[4]) + (lane_[2] + lane_[6])) + ((lane_[1] + lane_[5]) + (lane_[3] + lane_[7]));
+  }
+
+ private:
+  float lane_[8] = {};
+};
 }  // namespace
+
+float dot_q4_1_scalar(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ4_1*>(w);
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  LaneSum sum;
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    int32_t isum = 0, asum = 0;
+    for (int j = 0; j < kQK / 2; ++j) {
+      isum += (x[b].qs[j] & 0xF) * y[b].qs[j] + (x[b].qs[j] >> 4) * y[b].qs[j + kQK / 2];
+      asum += y[b].qs[j] + y[b].qs[j + kQK / 2];
+    }
+    const float da = f16_to_f32(y[b].d);
+    sum.add(b, f16_to_f32(x[b].d) * da * static_cast<float>(isum) + f16_to_f32(x[b].m) * da * static_cast<float>(asum));
+  }
+  return sum.total();
+}
 
 float dot_q5_0_scalar(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const BlockQ5_0*>(w);
   const auto* y = static_cast<const BlockQ8_0*>(a);
-  float sum = 0;
+  LaneSum sum;
   for (int64_t b = 0; b < n / kQK; ++b) {
     const uint32_t qh = load_qh(x[b].qh);
     int32_t isum = 0;
     for (int j = 0; j < kQK; ++j) isum += (q5_level(x[b].qs, qh, j) - 16) * y[b].qs[j];
-    sum += f16_to_f32(x[b].d) * f16_to_f32(y[b].d) * static_cast<float>(isum);
+    sum.add(b, f16_to_f32(x[b].d) * f16_to_f32(y[b].d) * static_cast<float>(isum));
   }
-  return sum;
+  return sum.total();
 }
 
 float dot_q5_1_scalar(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const BlockQ5_1*>(w);
   const auto* y = static_cast<const BlockQ8_0*>(a);
-  float sum = 0;
+  LaneSum sum;
   for (int64_t b = 0; b < n / kQK; ++b) {
     const uint32_t qh = load_qh(x[b].qh);
     int32_t isum = 0, asum = 0;
@@ -77,9 +92,9 @@ float dot_q5_1_scalar(int64_t n, const void* w, const void* a) {
       asum += y[b].qs[j];
     }
     const float da = f16_to_f32(y[b].d);
-    sum += f16_to_f32(x[b].d) * da * static_cast<float>(isum) + f16_to_f32(x[b].m) * da * static_cast<float>(asum);
+    sum.add(b, f16_to_f32(x[b].d) * da * static_cast<float>(isum) + f16_to_f32(x[b].m) * da * static_cast<float>(asum));
   }
-  return sum;
+  return sum.total();
 }
 
 float dot_q8_0_scalar(int64_t n, const void* w, const void* a) {
@@ -135,19 +150,18 @@ float dot_q3_k_scalar(int64_t n, const void* w, const void* a) {
   return sum;
 }
 
-float dot_q4_k_scalar(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const BlockQ4_K*>(w);
-  const auto* y = static_cast<const BlockQ8_K*>(a);
+namespace {
+// Q4_K and Q5_K differ only in how a level is read (k4_level); the sums and epilogue are shared.
+template <class Block>
+float dot_k4_scalar(int64_t n, const Block* x, const BlockQ8_K* y) {
   float sum = 0;
   for (int64_t b = 0; b < n / kQK_K; ++b) {
     int32_t isum = 0, msum = 0;
     for (int j = 0; j < 8; ++j) {
       uint8_t sc, m;
       unpack_scale_min_k4(j, x[b].scales, sc, m);
-      const uint8_t* q = x[b].qs + 32 * (j / 2);
-      const int shift = 4 * (j % 2);
       int32_t sub = 0;
-      for (int l = 0; l < 32; ++l) sub += ((q[l] >> shift) & 0xF) * y[b].qs[32 * j + l];
+      for (int l = 0; l < 32; ++l) sub += k4_level(x[b], j, l) * y[b].qs[32 * j + l];
       isum += sc * sub;
       msum += m * (y[b].bsums[2 * j] + y[b].bsums[2 * j + 1]);
     }
@@ -155,29 +169,14 @@ float dot_q4_k_scalar(int64_t n, const void* w, const void* a) {
   }
   return sum;
 }
+}  // namespace
+
+float dot_q4_k_scalar(int64_t n, const void* w, const void* a) {
+  return dot_k4_scalar(n, static_cast<const BlockQ4_K*>(w), static_cast<const BlockQ8_K*>(a));
+}
 
 float dot_q5_k_scalar(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const BlockQ5_K*>(w);
-  const auto* y = static_cast<const BlockQ8_K*>(a);
-  float sum = 0;
-  for (int64_t b = 0; b < n / kQK_K; ++b) {
-    int32_t isum = 0, msum = 0;
-    for (int j = 0; j < 8; ++j) {
-      uint8_t sc, m;
-      unpack_scale_min_k4(j, x[b].scales, sc, m);
-      const uint8_t* q = x[b].qs + 32 * (j / 2);
-      const int shift = 4 * (j % 2);
-      int32_t sub = 0;
-      for (int l = 0; l < 32; ++l) {
-        const int v = ((q[l] >> shift) & 0xF) | (((x[b].qh[l] >> j) & 1) << 4);
-        sub += v * y[b].qs[32 * j + l];
-      }
-      isum += sc * sub;
-      msum += m * (y[b].bsums[2 * j] + y[b].bsums[2 * j + 1]);
-    }
-    sum += k_block_value(y[b].d, f16_to_f32(x[b].d), f16_to_f32(x[b].dmin), isum, msum);
-  }
-  return sum;
+  return dot_k4_scalar(n, static_cast<const BlockQ5_K*>(w), static_cast<const BlockQ8_K*>(a));
 }
 
 float dot_q6_k_scalar(int64_t n, const void* w, const void* a) {

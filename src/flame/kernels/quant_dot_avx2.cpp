@@ -4,29 +4,17 @@
 // differ from the scalar sum only by float rounding order.
 #include <immintrin.h>
 
+#include <cstring>
+
+#include "flame/kernels/avx2_common.h"
 #include "flame/kernels/quant_blocks.h"
 
 namespace flame::quant {
 namespace {
 
-// F16C conversion (the scalar f16_to_f32 twin is exact too, but slow in a per-block loop).
-inline float half_to_float(uint16_t h) {
-  return _cvtsh_ss(h);
-}
-
-inline float hsum_ps(__m256 v) {
-  __m128 r = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  r = _mm_add_ps(r, _mm_movehl_ps(r, r));
-  r = _mm_add_ss(r, _mm_movehdup_ps(r));
-  return _mm_cvtss_f32(r);
-}
-
-inline int32_t hsum_epi32(__m256i v) {
-  __m128i r = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  r = _mm_add_epi32(r, _mm_shuffle_epi32(r, _MM_SHUFFLE(1, 0, 3, 2)));
-  r = _mm_add_epi32(r, _mm_shuffle_epi32(r, _MM_SHUFFLE(2, 3, 0, 1)));
-  return _mm_cvtsi128_si32(r);
-}
+using avx2::half_to_float;
+using avx2::hsum_epi32;
+using avx2::hsum_ps;
 
 // Inline twin of k_block_value (quant_dot.cpp): the same two products and difference, written with
 // scalar SSE builtins, which the compiler never contracts into an FMA, so results stay bit-identical
@@ -39,10 +27,11 @@ inline float k_block_value_inline(float act_d, float d, float dmin, int32_t isum
 }
 
 // 32 nibbles -> 32 bytes: low nibbles of 16 bytes first, then their high nibbles (Q4_0 order).
+// One broadcast load and one variable shift (upper 128 bits by 4) instead of shift + insert.
 inline __m256i unpack_nibbles_32(const uint8_t* p) {
-  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(bytes, 4), bytes);
-  return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+  const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  const __m256i shifted = _mm256_srlv_epi64(both, _mm256_set_epi64x(4, 4, 0, 0));
+  return _mm256_and_si256(shifted, _mm256_set1_epi8(0x0F));
 }
 
 // Signed 8-bit x signed 8-bit, 32 pairs -> 8 int32 partial sums (vpmaddubsw needs one unsigned side,
@@ -54,7 +43,7 @@ inline __m256i dot_i8_i8(__m256i x, __m256i y) {
 }
 
 inline __m256i load32(const void* p) {
-  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+  return avx2::load_si256(p);
 }
 
 }  // namespace
@@ -114,10 +103,93 @@ float dot_q8_0_avx2(int64_t n, const void* w, const void* a) {
   return hsum_ps(_mm256_add_ps(acc0, acc1));
 }
 
+// The 4 rows of a dot4 call are 4 short streams (a few KB each) that the hardware prefetcher must
+// pick up anew for every group of rows, which perf showed as load stalls (the 4-row kernels ran at
+// half the speed of the one-row ones). The NEXT group of 4 rows is contiguous right after this
+// one, so each block step prefetches its share of it: (next group bytes) / (blocks) per step.
+// Addresses at most 64 bytes apart cover every line. Prefetches never fault, so running past the
+// end of the weight is harmless.
+inline void prefetch_next_group(const uint8_t* next_group, int64_t step_bytes, int64_t b) {
+  const char* p = reinterpret_cast<const char*>(next_group + b * step_bytes);
+  for (int64_t off = 0; off < step_bytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
+}
+
+// Four rows at once (dot4_*): each activation block and its scale are loaded once for 4 weight
+// rows, and the -8 offset of Q4_0 (maddubs(8, y)) is computed once per block. Weight scales are
+// converted with vcvtph2ps and multiplied by the activation scale in vector registers; the float
+// summation order differs from the one-row kernels (tolerance in QuantDot.FourRowKernelsMatchScalar).
+// Q4_0: the integer pair sums of the 4 rows are folded by three vphaddd into one vector (lanes
+// 0..3: rows 0..3 over elements 0..15 of the block, lanes 4..7: over elements 16..31), so one
+// convert, one scale vector (the 4 fp16 weight scales packed in a GPR, one vcvtph2ps) and one FMA
+// serve 4 rows. out[r] = lane r + lane r + 4 at the end.
+void dot4_q4_0_avx2(int64_t n, const void* w, size_t row_bytes, const void* a, float* out) {
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  const auto* base = static_cast<const uint8_t*>(w);
+  const BlockQ4_0* x[4];
+  for (int r = 0; r < 4; ++r) x[r] = reinterpret_cast<const BlockQ4_0*>(base + r * row_bytes);
+  __m256 acc = _mm256_setzero_ps();
+  const __m256i eight = _mm256_set1_epi8(8);
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    prefetch_next_group(base + 4 * row_bytes, 4 * static_cast<int64_t>(sizeof(BlockQ4_0)), b);
+    const __m256i qy = load32(y[b].qs);
+    const __m256i offset = _mm256_maddubs_epi16(eight, qy);
+    __m256i p[4];
+    for (int r = 0; r < 4; ++r)
+      p[r] = _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(unpack_nibbles_32(x[r][b].qs), qy), offset), ones);
+    const __m256i sums = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+    const uint64_t packed = static_cast<uint64_t>(x[0][b].d) | static_cast<uint64_t>(x[1][b].d) << 16 |
+                            static_cast<uint64_t>(x[2][b].d) << 32 | static_cast<uint64_t>(x[3][b].d) << 48;
+    const __m256 dx = _mm256_cvtph_ps(_mm_set1_epi64x(static_cast<int64_t>(packed)));
+    const __m256 dy = _mm256_set1_ps(half_to_float(y[b].d));
+    acc = _mm256_fmadd_ps(_mm256_mul_ps(dx, dy), _mm256_cvtepi32_ps(sums), acc);
+  }
+  _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1)));
+}
+
+void dot4_q8_0_avx2(int64_t n, const void* w, size_t row_bytes, const void* a, float* out) {
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  const auto* base = static_cast<const uint8_t*>(w);
+  const BlockQ8_0* x[4];
+  for (int r = 0; r < 4; ++r) x[r] = reinterpret_cast<const BlockQ8_0*>(base + r * row_bytes);
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    prefetch_next_group(base + 4 * row_bytes, 4 * static_cast<int64_t>(sizeof(BlockQ8_0)), b);
+    const __m256i qy = load32(y[b].qs);
+    const __m256 dy = _mm256_set1_ps(half_to_float(y[b].d));
+    for (int r = 0; r < 4; ++r) {
+      const __m256 sums = _mm256_cvtepi32_ps(dot_i8_i8(load32(x[r][b].qs), qy));
+      const __m256 dx = _mm256_cvtph_ps(_mm_set1_epi16(static_cast<int16_t>(x[r][b].d)));
+      acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(dx, dy), sums, acc[r]);
+    }
+  }
+  for (int r = 0; r < 4; ++r) out[r] = hsum_ps(acc[r]);
+}
+
 namespace {
-// Integer sums of one Q4_K/Q5_K super-block given its 8 unpacked scales; `high` adds bit 4 (Q5_K).
+// Q4_K/Q5_K packed 6-bit scales and mins (12 bytes) -> 8 scales in bytes 0..7 and 8 mins in bytes
+// 8..15, with 32-bit word operations (the same values as unpack_scale_min_k4 for j = 0..7).
+inline __m128i unpack_scales_mins_k4(const uint8_t* packed) {
+  constexpr uint32_t kLow6 = 0x3f3f3f3f, kLow4 = 0x0f0f0f0f, kLow2 = 0x03030303;
+  uint32_t u[3];
+  std::memcpy(u, packed, 12);
+  const uint32_t scales_lo = u[0] & kLow6;                                        // j < 4: q[j] & 63
+  const uint32_t mins_lo = u[1] & kLow6;                                          // j < 4: q[j+4] & 63
+  const uint32_t scales_hi = (u[2] & kLow4) | (((u[0] >> 6) & kLow2) << 4);       // q[j+4] & 15 | q[j-4] >> 6 << 4
+  const uint32_t mins_hi = ((u[2] >> 4) & kLow4) | (((u[1] >> 6) & kLow2) << 4);  // q[j+4] >> 4 | q[j] >> 6 << 4
+  return _mm_set_epi32(static_cast<int>(mins_hi), static_cast<int>(mins_lo), static_cast<int>(scales_hi),
+                       static_cast<int>(scales_lo));
+}
+
+// Byte shuffle that fills all 16 int16 lanes with int16 element j of each 128-bit half.
+inline __m256i broadcast_epi16_mask(int j) {
+  return _mm256_set1_epi16(static_cast<int16_t>((2 * j) | ((2 * j + 1) << 8)));
+}
+
+// Integer sums of one Q4_K/Q5_K super-block given its 8 scales as int16 in both 128-bit halves;
+// kFiveBit adds bit 4 from qh (Q5_K).
 template <bool kFiveBit>
-inline int32_t k4_block_isum(const uint8_t* qs, const uint8_t* qh, const int8_t* act, const uint8_t* sc) {
+inline int32_t k4_block_isum(const uint8_t* qs, const uint8_t* qh, const int8_t* act, __m256i scales16) {
   const __m256i low_mask = _mm256_set1_epi8(0x0F);
   __m256i sumi = _mm256_setzero_si256();
   __m256i hbits;
@@ -134,8 +206,10 @@ inline int32_t k4_block_isum(const uint8_t* qs, const uint8_t* qh, const int8_t*
     }
     const __m256i p_lo = _mm256_maddubs_epi16(q_lo, load32(act + 64 * c));
     const __m256i p_hi = _mm256_maddubs_epi16(q_hi, load32(act + 64 * c + 32));
-    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_lo, _mm256_set1_epi16(sc[2 * c])));
-    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_hi, _mm256_set1_epi16(sc[2 * c + 1])));
+    const __m256i sc_lo = _mm256_shuffle_epi8(scales16, broadcast_epi16_mask(2 * c));
+    const __m256i sc_hi = _mm256_shuffle_epi8(scales16, broadcast_epi16_mask(2 * c + 1));
+    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_lo, sc_lo));
+    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p_hi, sc_hi));
   }
   return hsum_epi32(sumi);
 }
@@ -144,15 +218,15 @@ template <bool kFiveBit, class Block>
 float dot_k4_like(int64_t n, const Block* x, const BlockQ8_K* y) {
   float sum = 0;
   for (int64_t b = 0; b < n / kQK_K; ++b) {
-    alignas(8) uint8_t sc[8], m[8];
-    for (int j = 0; j < 8; ++j) unpack_scale_min_k4(j, x[b].scales, sc[j], m[j]);
+    const __m128i scales_mins = unpack_scales_mins_k4(x[b].scales);
     // sum_j m_j * (bsum_2j + bsum_2j+1) as vector integer ops (same integer as the scalar loop).
     const __m256i pair_sums = _mm256_madd_epi16(load32(y[b].bsums), _mm256_set1_epi16(1));
-    const __m256i mins = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(m)));
+    const __m256i mins = _mm256_cvtepu8_epi32(_mm_srli_si128(scales_mins, 8));
     const int32_t msum = hsum_epi32(_mm256_mullo_epi32(pair_sums, mins));
+    const __m256i scales16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scales_mins));
     const uint8_t* qh = nullptr;
     if constexpr (kFiveBit) qh = x[b].qh;
-    const int32_t isum = k4_block_isum<kFiveBit>(x[b].qs, qh, y[b].qs, sc);
+    const int32_t isum = k4_block_isum<kFiveBit>(x[b].qs, qh, y[b].qs, scales16);
     sum += k_block_value_inline(y[b].d, half_to_float(x[b].d), half_to_float(x[b].dmin), isum, msum);
   }
   return sum;
@@ -167,15 +241,23 @@ float dot_q5_k_avx2(int64_t n, const void* w, const void* a) {
   return dot_k4_like<true>(n, static_cast<const BlockQ5_K*>(w), static_cast<const BlockQ8_K*>(a));
 }
 
+namespace {
+// Byte shuffle of 16 int8 scales: scale s in bytes 0..7, scale s + 1 in bytes 8..15.
+inline __m128i scale_pair_mask(int s) {
+  return _mm_set_epi64x(0x0101010101010101LL * (s + 1), 0x0101010101010101LL * s);
+}
+}  // namespace
+
 float dot_q6_k_avx2(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const BlockQ6_K*>(w);
   const auto* y = static_cast<const BlockQ8_K*>(a);
   const __m256i low_mask = _mm256_set1_epi8(0x0F), two_bits = _mm256_set1_epi8(0x03);
   float sum = 0;
   for (int64_t b = 0; b < n / kQK_K; ++b) {
+    const __m128i scales8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].scales));
+    // The -32 of every level, applied through the activation sums: sum_j scales_j * bsums_j.
+    const __m256i offset = _mm256_madd_epi16(_mm256_cvtepi8_epi16(scales8), load32(y[b].bsums));
     __m256i sumi = _mm256_setzero_si256();
-    int32_t offset_sum = 0;  // the -32 of every level, applied through the activation sums
-    for (int j = 0; j < 16; ++j) offset_sum += x[b].scales[j] * y[b].bsums[j];
     for (int h = 0; h < 2; ++h) {
       const __m256i ql0 = load32(x[b].ql + 64 * h), ql1 = load32(x[b].ql + 64 * h + 32);
       const __m256i qh = load32(x[b].qh + 32 * h);
@@ -189,12 +271,12 @@ float dot_q6_k_avx2(int64_t n, const void* w, const void* a) {
                              _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), two_bits), 4));
       for (int r = 0; r < 4; ++r) {
         const int s = 8 * h + 2 * r;  // scales of the two 16-element halves of this run
-        const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(x[b].scales[s + 1]), _mm_set1_epi16(x[b].scales[s]));
+        const __m256i scale = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales8, scale_pair_mask(s)));
         const __m256i p = _mm256_maddubs_epi16(q[r], load32(y[b].qs + 128 * h + 32 * r));
         sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, scale));
       }
     }
-    const int32_t isum = hsum_epi32(sumi) - 32 * offset_sum;
+    const int32_t isum = hsum_epi32(_mm256_sub_epi32(sumi, _mm256_slli_epi32(offset, 5)));
     sum += k_block_value_inline(y[b].d, half_to_float(x[b].d), 0.0f, isum, 0);
   }
   return sum;

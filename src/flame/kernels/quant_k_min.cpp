@@ -2,9 +2,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "flame/core/half.h"
 #include "flame/kernels/quant_blocks.h"
+#include "flame/kernels/quant_k4.h"
 #include "flame/kernels/quant_search.h"
 
 namespace flame::quant {
@@ -114,68 +116,52 @@ void dequantize_q2_k(const void* src, float* y, int64_t n) {
   }
 }
 
-void quantize_q4_k(const float* x, void* dst, int64_t n) {
-  auto* y = static_cast<BlockQ4_K*>(dst);
+namespace {
+// Q4_K (kFiveBit false) and Q5_K: the same scale search and header; Q5_K's bit 4 of each level goes
+// to qh (bit 4 of chunk c's first/second 32 elements -> bit 2c / 2c+1 of qh[l]).
+template <class Block>
+void quantize_k4(const float* x, void* dst, int64_t n) {
+  constexpr bool kFiveBit = std::is_same_v<Block, BlockQ5_K>;
+  auto* y = static_cast<Block*>(dst);
   uint8_t levels[kQK_K];
   for (int64_t b = 0; b < n / kQK_K; ++b, x += kQK_K) {
-    quantize_k4_header(x, 15, y[b].d, y[b].dmin, y[b].scales, levels);
+    quantize_k4_header(x, kFiveBit ? 31 : 15, y[b].d, y[b].dmin, y[b].scales, levels);
+    if constexpr (kFiveBit) std::memset(y[b].qh, 0, sizeof y[b].qh);
     // Each 64-element chunk: first 32 in the low nibbles of 32 bytes, next 32 in the high nibbles.
-    for (int c = 0; c < 4; ++c)
-      for (int l = 0; l < 32; ++l)
-        y[b].qs[32 * c + l] = static_cast<uint8_t>(levels[64 * c + l] | (levels[64 * c + 32 + l] << 4));
-  }
-}
-
-void dequantize_q4_k(const void* src, float* y, int64_t n) {
-  const auto* x = static_cast<const BlockQ4_K*>(src);
-  for (int64_t b = 0; b < n / kQK_K; ++b) {
-    const float d = f16_to_f32(x[b].d), dmin = f16_to_f32(x[b].dmin);
-    for (int c = 0; c < 4; ++c) {
-      uint8_t sc0, m0, sc1, m1;
-      unpack_scale_min_k4(2 * c, x[b].scales, sc0, m0);
-      unpack_scale_min_k4(2 * c + 1, x[b].scales, sc1, m1);
-      const uint8_t* q = x[b].qs + 32 * c;
-      for (int l = 0; l < 32; ++l) *y++ = d * sc0 * static_cast<float>(q[l] & 0xF) - dmin * m0;
-      for (int l = 0; l < 32; ++l) *y++ = d * sc1 * static_cast<float>(q[l] >> 4) - dmin * m1;
-    }
-  }
-}
-
-void quantize_q5_k(const float* x, void* dst, int64_t n) {
-  auto* y = static_cast<BlockQ5_K*>(dst);
-  uint8_t levels[kQK_K];
-  for (int64_t b = 0; b < n / kQK_K; ++b, x += kQK_K) {
-    quantize_k4_header(x, 31, y[b].d, y[b].dmin, y[b].scales, levels);
-    std::memset(y[b].qh, 0, sizeof y[b].qh);
-    // Low 4 bits as in Q4_K; bit 4 of chunk c's first/second 32 goes to bit 2c / 2c+1 of qh[l].
     for (int c = 0; c < 4; ++c)
       for (int l = 0; l < 32; ++l) {
         const uint8_t lo = levels[64 * c + l], hi = levels[64 * c + 32 + l];
         y[b].qs[32 * c + l] = static_cast<uint8_t>((lo & 0xF) | ((hi & 0xF) << 4));
-        y[b].qh[l] |= static_cast<uint8_t>(((lo >> 4) << (2 * c)) | ((hi >> 4) << (2 * c + 1)));
+        if constexpr (kFiveBit) y[b].qh[l] |= static_cast<uint8_t>(((lo >> 4) << (2 * c)) | ((hi >> 4) << (2 * c + 1)));
       }
   }
 }
 
-void dequantize_q5_k(const void* src, float* y, int64_t n) {
-  const auto* x = static_cast<const BlockQ5_K*>(src);
+template <class Block>
+void dequantize_k4(const void* src, float* y, int64_t n) {
+  const auto* x = static_cast<const Block*>(src);
   for (int64_t b = 0; b < n / kQK_K; ++b) {
     const float d = f16_to_f32(x[b].d), dmin = f16_to_f32(x[b].dmin);
-    for (int c = 0; c < 4; ++c) {
-      uint8_t sc0, m0, sc1, m1;
-      unpack_scale_min_k4(2 * c, x[b].scales, sc0, m0);
-      unpack_scale_min_k4(2 * c + 1, x[b].scales, sc1, m1);
-      const uint8_t* q = x[b].qs + 32 * c;
-      for (int l = 0; l < 32; ++l) {
-        const int v = (q[l] & 0xF) | (((x[b].qh[l] >> (2 * c)) & 1) << 4);
-        *y++ = d * sc0 * static_cast<float>(v) - dmin * m0;
-      }
-      for (int l = 0; l < 32; ++l) {
-        const int v = (q[l] >> 4) | (((x[b].qh[l] >> (2 * c + 1)) & 1) << 4);
-        *y++ = d * sc1 * static_cast<float>(v) - dmin * m1;
-      }
+    for (int j = 0; j < 8; ++j) {
+      uint8_t sc, m;
+      unpack_scale_min_k4(j, x[b].scales, sc, m);
+      for (int l = 0; l < 32; ++l) *y++ = d * sc * static_cast<float>(k4_level(x[b], j, l)) - dmin * m;
     }
   }
+}
+}  // namespace
+
+void quantize_q4_k(const float* x, void* dst, int64_t n) {
+  quantize_k4<BlockQ4_K>(x, dst, n);
+}
+void dequantize_q4_k(const void* src, float* y, int64_t n) {
+  dequantize_k4<BlockQ4_K>(src, y, n);
+}
+void quantize_q5_k(const float* x, void* dst, int64_t n) {
+  quantize_k4<BlockQ5_K>(x, dst, n);
+}
+void dequantize_q5_k(const void* src, float* y, int64_t n) {
+  dequantize_k4<BlockQ5_K>(src, y, n);
 }
 
 }  // namespace flame::quant

@@ -4,10 +4,10 @@
 //    arithmetic (AVX2 vpmaddubsw); rows split evenly over the pool, each row streamed once and
 //    reused from L1 for the m inputs;
 //  - prompt processing (m >= kGemmMinRows) for Q8_0/Q4_0/Q4_K/Q6_K: the integer GEMM of
-//    quant_gemm.h (8-row interleaved panels, vpmaddubsw); for the other types each thread dequantizes tiles of its
-//    weight rows (about 1 MB, L2-resident) once and multiplies all m rows against the tile with single-threaded sgemm;
-//    weights are read from memory once per call. Measured faster than the per-row integer dot products here
-//    (docs/benchmarks.md), and it keeps activations in float.
+//    quant_gemm.h (8-row interleaved panels, vpmaddubsw, activations quantized once);
+//  - prompt processing for the other types: each thread dequantizes tiles of its weight rows
+//    (about 1 MB, L2-resident) once and multiplies all m rows against the tile with
+//    single-threaded sgemm; weights are read from memory once per call.
 #include <cblas.h>
 
 #include <algorithm>
@@ -20,6 +20,7 @@
 #include "flame/core/error.h"
 #include "flame/kernels/quant.h"
 #include "flame/kernels/quant_blocks.h"
+#include "flame/kernels/quant_decode.h"
 #include "flame/kernels/quant_gemm.h"
 
 extern "C" void openblas_set_num_threads(int num_threads);
@@ -27,14 +28,6 @@ extern "C" void openblas_set_num_threads(int num_threads);
 namespace flame {
 namespace {
 
-// Grow-only scratch for the quantized activations, one per calling thread (no per-call allocation
-// once warm).
-std::vector<uint8_t>& activation_scratch() {
-  thread_local std::vector<uint8_t> buffer;
-  return buffer;
-}
-
-constexpr int64_t kRowGrain = 4;             // weight rows per split unit
 constexpr int64_t kGemmMinRows = 8;          // from here on the dequantize + sgemm path wins
 constexpr int64_t kTileFloats = 256 * 1024;  // 1 MB of dequantized weights per sgemm tile
 
@@ -86,24 +79,8 @@ void matmul_quant(const Tensor& weight, const float* x, float* y, int64_t m, Thr
     return;
   }
 
-  const size_t act_row_bytes = row_bytes(kern.act_type, k);
-  auto& scratch = activation_scratch();
-  if (scratch.size() < act_row_bytes * m) scratch.resize(act_row_bytes * m);
-  uint8_t* act = scratch.data();
-  const quant::Kernels& act_kern = quant::kernels(kern.act_type);
-  // A few rows are quantized on the calling thread: a pool round-trip costs more than the work.
-  for (int64_t i = 0; i < m; ++i) act_kern.quantize(x + i * k, act + i * act_row_bytes, k);
-
-  const quant::DotFn dot = kern.dot();
-  pool.parallel_for(
-      n,
-      [&](int64_t begin, int64_t end) {
-        for (int64_t r = begin; r < end; ++r) {
-          const uint8_t* wr = w + r * w_row_bytes;
-          for (int64_t i = 0; i < m; ++i) y[i * n + r] = dot(k, wr, act + i * act_row_bytes);
-        }
-      },
-      kRowGrain);
+  const detail::QuantProduct product{&weight, y};
+  detail::matmul_quant_decode(&product, 1, x, m, pool);
 }
 
 }  // namespace flame

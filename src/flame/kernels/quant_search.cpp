@@ -6,6 +6,18 @@
 
 namespace flame::quant {
 
+namespace {
+// nearest_int and std::clamp with the same results, written without branches or float compares
+// so the step loops below vectorise. v + copysign(0.5, v) is v + 0.5 or v - 0.5 exactly as in
+// nearest_int; the one input where the sign tests differ, -0.0, truncates to 0 either way.
+inline int nearest_int_select(float v) {
+  return static_cast<int>(v + std::copysign(0.5f, v));
+}
+inline int clamp_select(int v, int lo, int hi) {
+  return std::min(std::max(v, lo), hi);
+}
+}  // namespace
+
 float fit_symmetric(int n, int nmax, const float* x, const float* w, int8_t* levels) {
   float amax = 0.0f, max = 0.0f;
   for (int i = 0; i < n; ++i) {
@@ -21,14 +33,25 @@ float fit_symmetric(int n, int nmax, const float* x, const float* w, int8_t* lev
   // Mapping the extreme value to -nmax uses the one extra negative level; try nearby step sizes
   // and keep the one whose least-squares refit explains the most weighted energy.
   float best_score = -1.0f, best_scale = 0.0f, best_inv = -nmax / max;
-  for (int step = -9; step <= 9; ++step) {
-    const float inv = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(step)) / max;
-    double sum_lx = 0, sum_l2 = 0;
-    for (int i = 0; i < n; ++i) {
-      const int l = std::clamp(nearest_int(inv * x[i]), -nmax, nmax - 1);
-      sum_lx += static_cast<double>(w[i]) * x[i] * l;
-      sum_l2 += static_cast<double>(w[i]) * l * l;
+  // All steps advance together, element by element: each step's sums take the same terms in the
+  // same order as a loop per step (identical bits), but the steps' independent chains overlap and
+  // the compiler vectorises across them, which a loop per step (one serial chain) cannot.
+  constexpr int kSteps = 19;
+  float invs[kSteps];
+  double sums_lx[kSteps] = {}, sums_l2[kSteps] = {};
+  for (int s = 0; s < kSteps; ++s) invs[s] = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(s - 9)) / max;
+  for (int i = 0; i < n; ++i) {
+    const double wi = w[i];
+    const float xi = x[i];
+    for (int s = 0; s < kSteps; ++s) {
+      const int l = clamp_select(nearest_int_select(invs[s] * xi), -nmax, nmax - 1);
+      sums_lx[s] += wi * xi * l;
+      sums_l2[s] += wi * l * l;
     }
+  }
+  for (int s = 0; s < kSteps; ++s) {
+    const float inv = invs[s];
+    const double sum_lx = sums_lx[s], sum_l2 = sums_l2[s];
     if (sum_l2 > 0 && sum_lx * sum_lx / sum_l2 > best_score) {
       best_score = static_cast<float>(sum_lx * sum_lx / sum_l2);
       best_scale = static_cast<float>(sum_lx / sum_l2);
@@ -53,20 +76,32 @@ float fit_with_min(int n, int nmax, const float* x, const float* w, unsigned cha
     return 0.0f;
   }
   float best_err = INFINITY, best_scale = (hi - lo) / nmax, best_min = lo;
-  for (int step = -10; step <= 10; ++step) {
-    const float inv = (static_cast<float>(nmax) + 0.05f * static_cast<float>(step) * nmax / 5.0f) / (hi - lo);
-    // Levels for this step, then the weighted least-squares (scale, offset) for those levels.
-    double sw = 0, sl = 0, sl2 = 0, sx = 0, slx = 0, sx2 = 0;
-    for (int i = 0; i < n; ++i) {
-      const int l = std::clamp(nearest_int(inv * (x[i] - lo)), 0, nmax);
-      const float wl = w[i] * static_cast<float>(l);
-      sw += w[i];
-      sl += wl;
-      sl2 += wl * static_cast<float>(l);
-      sx += w[i] * x[i];
-      slx += wl * x[i];
-      sx2 += w[i] * x[i] * x[i];
+  // The level-independent sums, once (same terms in the same order as per step: same bits).
+  double sw = 0, sx = 0, sx2 = 0;
+  for (int i = 0; i < n; ++i) {
+    sw += w[i];
+    sx += w[i] * x[i];
+    sx2 += w[i] * x[i] * x[i];
+  }
+  // Levels for each step, then the weighted least-squares (scale, offset) for those levels. The
+  // steps advance together element by element (see fit_symmetric: same bits, overlapping chains).
+  constexpr int kSteps = 21;
+  float invs[kSteps];
+  double sums_l[kSteps] = {}, sums_l2[kSteps] = {}, sums_lx[kSteps] = {};
+  for (int s = 0; s < kSteps; ++s)
+    invs[s] = (static_cast<float>(nmax) + 0.05f * static_cast<float>(s - 10) * nmax / 5.0f) / (hi - lo);
+  for (int i = 0; i < n; ++i) {
+    const float wi = w[i], xi = x[i], shifted = x[i] - lo;
+    for (int s = 0; s < kSteps; ++s) {
+      const int l = clamp_select(nearest_int_select(invs[s] * shifted), 0, nmax);
+      const float wl = wi * static_cast<float>(l);
+      sums_l[s] += wl;
+      sums_l2[s] += wl * static_cast<float>(l);
+      sums_lx[s] += wl * xi;
     }
+  }
+  for (int s = 0; s < kSteps; ++s) {
+    const double sl = sums_l[s], sl2 = sums_l2[s], slx = sums_lx[s];
     const double det = sw * sl2 - sl * sl;
     if (det <= 0) continue;
     double scale = (sw * slx - sl * sx) / det;

@@ -44,6 +44,32 @@ void swiglu_grad_rows(const float* dh, const float* gate, const float* up, float
   }
 }
 
+float sum_of_squares(const float* x, int64_t n) {
+  float ss = 0.0f;
+  for (int64_t i = 0; i < n; ++i) ss += x[i] * x[i];
+  return ss;
+}
+
+void scaled_product(const float* x, const float* w, float r, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * r * w[i];
+}
+
+void rmsnorm_grad_row(const float* dy, const float* x, const float* w, float r, float* dx, float* dw, int64_t n) {
+  float dot = 0.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    dot += dy[i] * w[i] * x[i];
+    dw[i] += dy[i] * x[i] * r;
+  }
+  const float k = dot * r * r * r / float(n);
+  for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * w[i] * r - x[i] * k;
+}
+
+void softmax_grad_row(const float* p, float* ds, int64_t n) {
+  float dot = 0.0f;
+  for (int64_t j = 0; j < n; ++j) dot += p[j] * ds[j];
+  for (int64_t j = 0; j < n; ++j) ds[j] = p[j] * (ds[j] - dot);
+}
+
 }  // namespace scalar
 
 namespace {
@@ -69,6 +95,18 @@ void swiglu_rows(const float* gate, const float* up, float* h, int64_t n) {
 }
 void swiglu_grad_rows(const float* dh, const float* gate, const float* up, float* dgate, float* dup, int64_t n) {
   fast() ? avx2::swiglu_grad_rows(dh, gate, up, dgate, dup, n) : scalar::swiglu_grad_rows(dh, gate, up, dgate, dup, n);
+}
+float sum_of_squares(const float* x, int64_t n) {
+  return fast() ? avx2::sum_of_squares(x, n) : scalar::sum_of_squares(x, n);
+}
+void scaled_product(const float* x, const float* w, float r, float* y, int64_t n) {
+  fast() ? avx2::scaled_product(x, w, r, y, n) : scalar::scaled_product(x, w, r, y, n);
+}
+void rmsnorm_grad_row(const float* dy, const float* x, const float* w, float r, float* dx, float* dw, int64_t n) {
+  fast() ? avx2::rmsnorm_grad_row(dy, x, w, r, dx, dw, n) : scalar::rmsnorm_grad_row(dy, x, w, r, dx, dw, n);
+}
+void softmax_grad_row(const float* p, float* ds, int64_t n) {
+  fast() ? avx2::softmax_grad_row(p, ds, n) : scalar::softmax_grad_row(p, ds, n);
 }
 
 }  // namespace flame

@@ -21,6 +21,15 @@ void scale_in_place(float* x, int64_t n, float scale);
 void swiglu_rows(const float* gate, const float* up, float* h, int64_t n);
 // dup = dh * silu(gate); dgate = dh * up * s * (1 + g * (1 - s)), s = sigmoid(g)
 void swiglu_grad_rows(const float* dh, const float* gate, const float* up, float* dgate, float* dup, int64_t n);
+// sum_i x[i]^2
+float sum_of_squares(const float* x, int64_t n);
+// y[i] = x[i] * r * w[i]  (RMSNorm forward of one row)
+void scaled_product(const float* x, const float* w, float r, float* y, int64_t n);
+// RMSNorm backward of one row with rstd r: k = r^3 / n * sum_i dy[i] w[i] x[i];
+// dx[i] += dy[i] w[i] r - x[i] k;  dw[i] += dy[i] x[i] r.
+void rmsnorm_grad_row(const float* dy, const float* x, const float* w, float r, float* dx, float* dw, int64_t n);
+// Softmax backward of one row of probabilities p: ds[j] = p[j] (ds[j] - sum_k p[k] ds[k]).
+void softmax_grad_row(const float* p, float* ds, int64_t n);
 
 namespace scalar {
 float max_of(const float* x, int64_t n);
@@ -29,6 +38,10 @@ void exp_shifted_scaled(const float* x, float* y, int64_t n, float shift, float 
 void scale_in_place(float* x, int64_t n, float scale);
 void swiglu_rows(const float* gate, const float* up, float* h, int64_t n);
 void swiglu_grad_rows(const float* dh, const float* gate, const float* up, float* dgate, float* dup, int64_t n);
+float sum_of_squares(const float* x, int64_t n);
+void scaled_product(const float* x, const float* w, float r, float* y, int64_t n);
+void rmsnorm_grad_row(const float* dy, const float* x, const float* w, float r, float* dx, float* dw, int64_t n);
+void softmax_grad_row(const float* p, float* ds, int64_t n);
 }  // namespace scalar
 
 namespace avx2 {
@@ -38,6 +51,10 @@ void exp_shifted_scaled(const float* x, float* y, int64_t n, float shift, float 
 void scale_in_place(float* x, int64_t n, float scale);
 void swiglu_rows(const float* gate, const float* up, float* h, int64_t n);
 void swiglu_grad_rows(const float* dh, const float* gate, const float* up, float* dgate, float* dup, int64_t n);
+float sum_of_squares(const float* x, int64_t n);
+void scaled_product(const float* x, const float* w, float r, float* y, int64_t n);
+void rmsnorm_grad_row(const float* dy, const float* x, const float* w, float r, float* dx, float* dw, int64_t n);
+void softmax_grad_row(const float* p, float* ds, int64_t n);
 }  // namespace avx2
 
 }  // namespace flame

@@ -16,6 +16,7 @@
 #include "flame/kernels/rmsnorm_train.h"
 #include "flame/kernels/rope_train.h"
 #include "flame/kernels/swiglu_train.h"
+#include "flame/model/train_profile.h"
 
 namespace flame {
 
@@ -72,7 +73,7 @@ struct TrainWorkspace::Impl {
   int pool_threads = 0;
   std::vector<std::unique_ptr<Shard>> shards;
   std::vector<LlamaWeights> private_grads;  // threads 1.. accumulate here, reduced in thread order
-  RopeTable rope;
+  RopeAngles rope;                          // cos/sin of every position < T
   bool rope_built = false;
 
   Impl(const LlamaConfig& c, int64_t batch, int64_t seq) : config(c), B(batch), T(seq), N(batch * seq) {}
@@ -96,10 +97,11 @@ struct TrainWorkspace::Impl {
   }
 
   // Built on first use (the divisors come from the weights: rope_freqs, or the config's scaling).
-  const RopeTable& rope_for(const LlamaWeights& params) {
+  const RopeAngles& rope_for(const LlamaWeights& params) {
     if (!rope_built) {
-      rope =
-          RopeTable::make(config.rope_dim, config.rope_theta, params.rope_freq_factors(), config.rope_position_scale);
+      rope = RopeAngles::make(
+          RopeTable::make(config.rope_dim, config.rope_theta, params.rope_freq_factors(), config.rope_position_scale),
+          T);
       rope_built = true;
     }
     return rope;
@@ -193,34 +195,45 @@ void check_call(const LlamaWeights& params, const uint32_t* inputs, const uint32
 
 // Runs the forward pass up to the final norm, saving activations in ws.
 // inputs: this shard's B*T ids.
-void forward_body(const LlamaWeights& p, const uint32_t* inputs, const LlamaConfig& c, const RopeTable& rope, Shard& ws,
-                  ThreadPool& pool) {
+void forward_body(const LlamaWeights& p, const uint32_t* inputs, const LlamaConfig& c, const RopeAngles& rope,
+                  Shard& ws, ThreadPool& pool, TrainOpTimer& tm) {
   const int64_t B = ws.B, T = ws.T, N = ws.N, C = c.dim, H = c.n_heads, KVH = c.n_kv_heads, hd = c.head_dim;
   const int64_t qd = H * hd, kvd = KVH * hd, F = c.ffn_dim;
   embedding_forward(p.token_embd.data<float>(), inputs, ws.x[0].data(), N, C, pool);
+  tm.lap(TrainOp::Embedding);
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const LayerWeights& w = p.layers[l];
     LayerActivations& a = ws.layers[l];
     const float* x = ws.x[l].data();
     rmsnorm_forward(x, w.attn_norm.data<float>(), a.xn1.data(), a.rstd1.data(), N, C, c.norm_eps, pool);
+    tm.lap(TrainOp::AttnNorm);
     matmul_forward(a.xn1.data(), w.wq.data<float>(), a.q.data(), N, C, qd, pool);
     matmul_forward(a.xn1.data(), w.wk.data<float>(), a.k.data(), N, C, kvd, pool);
     matmul_forward(a.xn1.data(), w.wv.data<float>(), a.v.data(), N, C, kvd, pool);
+    tm.lap(TrainOp::QkvMatmul);
     rope_forward(a.q.data(), rope, B, T, H, hd, pool);
     rope_forward(a.k.data(), rope, B, T, KVH, hd, pool);
+    tm.lap(TrainOp::Rope);
     attention_forward(a.q.data(), a.k.data(), a.v.data(), a.att.data(), a.probs.data(), B, T, H, KVH, hd, pool);
+    tm.lap(TrainOp::Attention);
     std::memcpy(a.x_mid.data(), x, sizeof(float) * N * C);
     matmul_forward(a.att.data(), w.wo.data<float>(), a.x_mid.data(), N, qd, C, pool, /*accumulate=*/true);
+    tm.lap(TrainOp::WoMatmul);
     rmsnorm_forward(a.x_mid.data(), w.ffn_norm.data<float>(), a.xn2.data(), a.rstd2.data(), N, C, c.norm_eps, pool);
+    tm.lap(TrainOp::FfnNorm);
     matmul_forward(a.xn2.data(), w.w_gate.data<float>(), a.gate.data(), N, C, F, pool);
     matmul_forward(a.xn2.data(), w.w_up.data<float>(), a.up.data(), N, C, F, pool);
+    tm.lap(TrainOp::GateUpMatmul);
     swiglu_forward(a.gate.data(), a.up.data(), a.h.data(), N * F, pool);
+    tm.lap(TrainOp::Swiglu);
     float* x_next = ws.x[l + 1].data();
     std::memcpy(x_next, a.x_mid.data(), sizeof(float) * N * C);
     matmul_forward(a.h.data(), w.w_down.data<float>(), x_next, N, F, C, pool, /*accumulate=*/true);
+    tm.lap(TrainOp::DownMatmul);
   }
   rmsnorm_forward(ws.x[c.n_layers].data(), p.output_norm.data<float>(), ws.xnf.data(), ws.rstdf.data(), N, C,
                   c.norm_eps, pool);
+  tm.lap(TrainOp::FinalNorm);
 }
 
 }  // namespace
@@ -228,10 +241,11 @@ void forward_body(const LlamaWeights& p, const uint32_t* inputs, const LlamaConf
 namespace {
 // Forward (and backward when grads is non-null) of one shard; returns its summed loss.
 double shard_step(const LlamaWeights& params, LlamaWeights* grads, const uint32_t* inputs, const uint32_t* targets,
-                  const LlamaConfig& c, const RopeTable& rope, Shard& ws, float dlogit_scale, ThreadPool& pool) {
+                  const LlamaConfig& c, const RopeAngles& rope, Shard& ws, float dlogit_scale, ThreadPool& pool) {
   inputs += ws.b0 * ws.T;
   targets += ws.b0 * ws.T;
-  forward_body(params, inputs, c, rope, ws, pool);
+  TrainOpTimer tm(ws.b0 == 0 && train_profile_enabled());
+  forward_body(params, inputs, c, rope, ws, pool, tm);
   if (grads == nullptr)
     return classifier_forward(ws.xnf.data(), params.output_matrix().data<float>(), targets, ws.N, c.dim, c.vocab_size,
                               ws.logits_chunk.data(), ws.chunk_rows, pool);
@@ -241,9 +255,11 @@ double shard_step(const LlamaWeights& params, LlamaWeights* grads, const uint32_
   const double sum =
       classifier_forward_backward(ws.xnf.data(), params.output_matrix().data<float>(), targets, N, C, c.vocab_size,
                                   ws.logits_chunk.data(), ws.chunk_rows, ws.dxn.data(), d_output, dlogit_scale, pool);
+  tm.lap(TrainOp::Classifier);
   std::fill(ws.dx.begin(), ws.dx.end(), 0.0f);
   rmsnorm_backward(ws.dxn.data(), ws.x[c.n_layers].data(), params.output_norm.data<float>(), ws.rstdf.data(),
                    ws.dx.data(), grads->output_norm.data<float>(), N, C, pool);
+  tm.lap(TrainOp::FinalNormBackward);
   for (int64_t l = c.n_layers - 1; l >= 0; --l) {
     const LayerWeights& w = params.layers[l];
     LayerWeights& g = grads->layers[l];
@@ -251,28 +267,38 @@ double shard_step(const LlamaWeights& params, LlamaWeights* grads, const uint32_
     // x_next = x_mid + h W_down^T: dx flows through unchanged to x_mid.
     matmul_backward(ws.dx.data(), a.h.data(), w.w_down.data<float>(), ws.dh.data(), g.w_down.data<float>(), N, F, C,
                     pool);
+    tm.lap(TrainOp::DownMatmulBackward);
     swiglu_backward(ws.dh.data(), a.gate.data(), a.up.data(), ws.dgate.data(), ws.dup.data(), N * F, pool);
+    tm.lap(TrainOp::SwigluBackward);
     matmul_backward(ws.dgate.data(), a.xn2.data(), w.w_gate.data<float>(), ws.dxn.data(), g.w_gate.data<float>(), N, C,
                     F, pool);
     matmul_backward(ws.dup.data(), a.xn2.data(), w.w_up.data<float>(), ws.dxn.data(), g.w_up.data<float>(), N, C, F,
                     pool, /*accumulate_dx=*/true);
+    tm.lap(TrainOp::GateUpMatmulBackward);
     rmsnorm_backward(ws.dxn.data(), a.x_mid.data(), w.ffn_norm.data<float>(), a.rstd2.data(), ws.dx.data(),
                      g.ffn_norm.data<float>(), N, C, pool);
+    tm.lap(TrainOp::FfnNormBackward);
     // x_mid = x + att W_o^T: dx flows through unchanged to x.
     matmul_backward(ws.dx.data(), a.att.data(), w.wo.data<float>(), ws.datt.data(), g.wo.data<float>(), N, qd, C, pool);
+    tm.lap(TrainOp::WoMatmulBackward);
     attention_backward(ws.datt.data(), a.q.data(), a.k.data(), a.v.data(), a.probs.data(), ws.dq.data(), ws.dk.data(),
                        ws.dv.data(), B, T, H, KVH, hd, pool);
+    tm.lap(TrainOp::AttentionBackward);
     rope_backward(ws.dq.data(), rope, B, T, H, hd, pool);
     rope_backward(ws.dk.data(), rope, B, T, KVH, hd, pool);
+    tm.lap(TrainOp::RopeBackward);
     matmul_backward(ws.dq.data(), a.xn1.data(), w.wq.data<float>(), ws.dxn.data(), g.wq.data<float>(), N, C, qd, pool);
     matmul_backward(ws.dk.data(), a.xn1.data(), w.wk.data<float>(), ws.dxn.data(), g.wk.data<float>(), N, C, kvd, pool,
                     true);
     matmul_backward(ws.dv.data(), a.xn1.data(), w.wv.data<float>(), ws.dxn.data(), g.wv.data<float>(), N, C, kvd, pool,
                     true);
+    tm.lap(TrainOp::QkvMatmulBackward);
     rmsnorm_backward(ws.dxn.data(), ws.x[l].data(), w.attn_norm.data<float>(), a.rstd1.data(), ws.dx.data(),
                      g.attn_norm.data<float>(), N, C, pool);
+    tm.lap(TrainOp::AttnNormBackward);
   }
   embedding_backward(ws.dx.data(), inputs, grads->token_embd.data<float>(), N, C, pool);
+  tm.lap(TrainOp::EmbeddingBackward);
   return sum;
 }
 
@@ -301,7 +327,7 @@ float train_forward_loss(const LlamaWeights& params, const uint32_t* inputs, con
   check_call(params, inputs, targets, batch, seq, ws, "train_forward_loss");
   ThreadPool& pool = ThreadPool::global();
   ws.prepare(pool);
-  const RopeTable& rope = ws.rope_for(params);
+  const RopeAngles& rope = ws.rope_for(params);
   std::vector<double> sums(ws.shards.size());
   ws.for_shards(pool, [&](Shard& shard, int t) {
     sums[t] = shard_step(params, nullptr, inputs, targets, ws.config, rope, shard, 0.0f, pool);
@@ -321,7 +347,7 @@ float train_forward_backward(const LlamaWeights& params, LlamaWeights& grads, co
   ThreadPool& pool = ThreadPool::global();
   ws.prepare(pool);
   ws.prepare_grads();
-  const RopeTable& rope = ws.rope_for(params);
+  const RopeAngles& rope = ws.rope_for(params);
   // Loss = mean over all N positions; grad_scale scales every gradient (micro-batch accumulation).
   const float dlogit_scale = grad_scale / float(ws.N);
   std::vector<double> sums(ws.shards.size());
@@ -333,7 +359,9 @@ float train_forward_backward(const LlamaWeights& params, LlamaWeights& grads, co
     }
     sums[t] = shard_step(params, target, inputs, targets, ws.config, rope, shard, dlogit_scale, pool);
   });
+  TrainOpTimer tm(train_profile_enabled());
   if (ws.batch_parallel()) reduce_private_grads(grads, ws.private_grads, pool);
+  tm.lap(TrainOp::GradZeroAndReduce);
   double sum = 0;
   for (double s : sums) sum += s;
   return float(sum / double(ws.N));
@@ -345,10 +373,11 @@ void train_forward_logits(const LlamaWeights& params, const uint32_t* inputs, in
   check_call(params, inputs, inputs, batch, seq, ws, "train_forward_logits");
   ThreadPool& pool = ThreadPool::global();
   ws.prepare(pool);
-  const RopeTable& rope = ws.rope_for(params);
+  const RopeAngles& rope = ws.rope_for(params);
   const LlamaConfig& c = ws.config;
   ws.for_shards(pool, [&](Shard& shard, int) {
-    forward_body(params, inputs + shard.b0 * ws.T, c, rope, shard, pool);
+    TrainOpTimer tm(false);
+    forward_body(params, inputs + shard.b0 * ws.T, c, rope, shard, pool, tm);
     matmul_forward(shard.xnf.data(), params.output_matrix().data<float>(), logits + shard.b0 * ws.T * c.vocab_size,
                    shard.N, c.dim, c.vocab_size, pool);
   });

@@ -8,6 +8,7 @@
 
 #include "flame/core/error.h"
 #include "flame/io/gguf.h"
+#include "flame/kernels/quant.h"
 #include "flame/kernels/rope.h"
 
 namespace flame {
@@ -40,6 +41,13 @@ bool is_norm(const Shape& shape) {
   return shape.size() == 1;
 }
 
+Tensor norm_to_f32(const Tensor& t) {
+  if (!dtype_info(t.dtype()).quantized) return t.to_f32();
+  Tensor out = Tensor::empty(DType::F32, t.shape());
+  dequantize_row(t.dtype(), t.data<void>(), out.data<float>(), t.numel());
+  return out;
+}
+
 }  // namespace
 
 LlamaWeights LlamaWeights::from_gguf(const gguf::Reader& reader) {
@@ -60,9 +68,16 @@ LlamaWeights LlamaWeights::from_gguf(const gguf::Reader& reader) {
       throw FormatError(
           reader.path(), fmt::format("tensor \"{}\"", name), info->offset,
           fmt::format("shape {} does not match the config (expected {})", shape_str(info->shape), shape_str(expected)));
+    // Checked at load so the error names the tensor (the first forward would only name the type).
+    if (!is_norm(expected) && !matmul_type_supported(info->dtype))
+      throw UnsupportedError(
+          fmt::format("{}: tensor \"{}\" has type {}, which flame cannot compute with (weight "
+                      "matrices must be F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 or Q2_K..Q6_K)",
+                      reader.path(), name, dtype_name(info->dtype)));
     t = reader.tensor(name);
-    // Norm weights are tiny and read every token: kernels take them as F32.
-    if (is_norm(expected) && t.dtype() != DType::F32) t = t.to_f32();
+    // Norm weights are tiny and read every token: kernels take them as F32. A block-quantized norm
+    // (a quantizer that did not skip 1-D tensors) is dequantized rather than rejected.
+    if (is_norm(expected) && t.dtype() != DType::F32) t = norm_to_f32(t);
   });
   if (const gguf::TensorInfo* info = reader.find_tensor("rope_freqs.weight")) {
     const Shape expected{w.config.rope_dim / 2};

@@ -32,9 +32,8 @@ double global_grad_norm(const LlamaWeights& grads, ThreadPool& pool) {
   pool.run([&](int tid, int nt) {
     double s = 0.0;
     for (const Tensor* t : tensors) {
-      const float* g = t->data<float>();
       const auto [b, e] = ThreadPool::split(t->numel(), tid, nt, 64);
-      for (int64_t i = b; i < e; ++i) s += double(g[i]) * double(g[i]);
+      if (b < e) s += sum_of_squares_f64(t->data<float>() + b, e - b);
     }
     partial[tid] = s;
   });

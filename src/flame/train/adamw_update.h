@@ -11,12 +11,17 @@ struct AdamWScalars {
 };
 
 void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWScalars& s);
+// sum_i g[i]^2 in double (the gradient-norm pass). The AVX2 twin sums in 8 interleaved lanes, so
+// it equals the scalar one to double rounding, not bitwise; each is deterministic.
+double sum_of_squares_f64(const float* g, int64_t n);
 
 namespace scalar {
 void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWScalars& s);
-}
+double sum_of_squares_f64(const float* g, int64_t n);
+}  // namespace scalar
 namespace avx2 {
 void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWScalars& s);
-}
+double sum_of_squares_f64(const float* g, int64_t n);
+}  // namespace avx2
 
 }  // namespace flame

@@ -24,4 +24,19 @@ void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const
   if (j < n) scalar::adamw_update(p + j, g + j, m + j, v + j, n - j, s);
 }
 
+double sum_of_squares_f64(const float* g, int64_t n) {
+  __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256d lo = _mm256_cvtps_pd(_mm_loadu_ps(g + i)), hi = _mm256_cvtps_pd(_mm_loadu_ps(g + i + 4));
+    a0 = _mm256_fmadd_pd(lo, lo, a0);
+    a1 = _mm256_fmadd_pd(hi, hi, a1);
+  }
+  alignas(32) double lanes[4];
+  _mm256_store_pd(lanes, _mm256_add_pd(a0, a1));
+  double s = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+  for (; i < n; ++i) s += double(g[i]) * double(g[i]);
+  return s;
+}
+
 }  // namespace flame::avx2

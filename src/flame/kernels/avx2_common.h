@@ -1,0 +1,47 @@
+#pragma once
+// Small AVX2 helpers shared by the *_avx2.cpp kernels. Include this ONLY from files compiled with
+// -mavx2 -mfma -mf16c (the *_avx2.cpp files): the inline functions use those instructions, and a
+// copy emitted into a baseline translation unit could be picked by the linker on any CPU.
+//
+//   #include "flame/kernels/avx2_common.h"
+//   float s = flame::avx2::hsum_ps(acc);            // sum of 8 floats
+//   int32_t t = flame::avx2::hsum_epi32(isum);      // sum of 8 int32
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace flame::avx2 {
+
+// Sum of the 8 lanes: (lo + hi), then pairs, then the last two (a fixed order, so deterministic).
+inline float hsum_ps(__m256 v) {
+  __m128 r = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+  r = _mm_add_ss(r, _mm_movehdup_ps(r));
+  return _mm_cvtss_f32(r);
+}
+
+inline float hmax_ps(__m256 v) {
+  __m128 r = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  r = _mm_max_ps(r, _mm_movehl_ps(r, r));
+  r = _mm_max_ss(r, _mm_movehdup_ps(r));
+  return _mm_cvtss_f32(r);
+}
+
+inline int32_t hsum_epi32(__m256i v) {
+  __m128i r = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  r = _mm_add_epi32(r, _mm_shuffle_epi32(r, _MM_SHUFFLE(1, 0, 3, 2)));
+  r = _mm_add_epi32(r, _mm_shuffle_epi32(r, _MM_SHUFFLE(2, 3, 0, 1)));
+  return _mm_cvtsi128_si32(r);
+}
+
+// Unaligned 32-byte load from any pointer.
+inline __m256i load_si256(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+
+// F16C conversion of one fp16 value (exact, like the scalar f16_to_f32).
+inline float half_to_float(uint16_t h) {
+  return _cvtsh_ss(h);
+}
+
+}  // namespace flame::avx2

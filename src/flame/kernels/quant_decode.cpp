@@ -1,0 +1,160 @@
+// Decode products with block-quantized weights (see quant_decode.h).
+//
+// Rows are handed out in chunks of kChunkRows through one atomic counter: on a shared or noisy
+// machine a thread that is descheduled does not hold back the other (a static split waited for the
+// slowest thread every call), and a chunk is big enough (tens of KB of weights) that the counter
+// costs well under 1%. Within a chunk, kernels with a 4-row variant read each activation block
+// once for 4 weight rows.
+#include "flame/kernels/quant_decode.h"
+
+#include <algorithm>
+#include <atomic>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "flame/core/cpu.h"
+#include "flame/core/error.h"
+#include "flame/kernels/quant_blocks.h"
+
+namespace flame::detail {
+namespace {
+
+constexpr int64_t kChunkRows = 64;
+constexpr int kMaxActTypes = 2;  // Q8_0 and Q8_K
+
+struct Segment {
+  const quant::Kernels* kern;
+  const uint8_t* w;
+  size_t w_row_bytes;
+  int64_t n;
+  float* y;
+  const uint8_t* act;  // m quantized rows of act_row_bytes
+  size_t act_row_bytes;
+  int64_t first_chunk, chunks;
+};
+
+// Grow-only scratch for the quantized activations, one per calling thread.
+std::vector<uint8_t>& activation_scratch() {
+  thread_local std::vector<uint8_t> buffer;
+  return buffer;
+}
+
+void check_weight(const Tensor& weight) {
+  const quant::Kernels* kern = quant::find_kernels(weight.dtype());
+  if (!kern || !kern->dot_scalar)
+    throw UnsupportedError(
+        fmt::format("matmul: {} is an activation type, not a weight type", dtype_name(weight.dtype())));
+  if (weight.ndim() != 2)
+    throw ArgumentError("matmul", fmt::format("weight must be 2-D, got {}", shape_str(weight.shape())));
+  const int64_t k = weight.dim(1);
+  if (k % dtype_info(kern->act_type).block_size != 0 || k % dtype_info(weight.dtype()).block_size != 0)
+    throw ArgumentError("matmul", fmt::format("inner dimension {} is not a multiple of the {} block size", k,
+                                              dtype_name(weight.dtype())));
+}
+
+quant::QuantizeFn activation_quantizer(DType act_type) {
+  if (!force_scalar() && cpu().has_avx2_fma()) {
+    if (act_type == DType::Q8_0) return quant::quantize_q8_0_avx2;
+    if (act_type == DType::Q8_K) return quant::quantize_q8_k_avx2;
+  }
+  return quant::kernels(act_type).quantize;
+}
+
+void run_rows(const Segment& s, int64_t m, int64_t k, int64_t begin, int64_t end) {
+  int64_t r = begin;
+  if (const quant::Dot4Fn dot4 = quant::dot4_kernel(s.kern->type)) {
+    float out[4];
+    for (; r + 4 <= end; r += 4) {
+      const uint8_t* wr = s.w + r * s.w_row_bytes;
+      for (int64_t i = 0; i < m; ++i) {
+        dot4(k, wr, s.w_row_bytes, s.act + i * s.act_row_bytes, out);
+        for (int j = 0; j < 4; ++j) s.y[i * s.n + r + j] = out[j];
+      }
+    }
+  }
+  const quant::DotFn dot = s.kern->dot();
+  for (; r < end; ++r) {
+    const uint8_t* wr = s.w + r * s.w_row_bytes;
+    for (int64_t i = 0; i < m; ++i) s.y[i * s.n + r] = dot(k, wr, s.act + i * s.act_row_bytes);
+  }
+}
+
+}  // namespace
+
+void matmul_quant_decode(const QuantProduct* products, size_t count, const float* x, int64_t m, ThreadPool& pool) {
+  if (count == 0 || m <= 0) return;
+  int64_t k = -1;
+  for (size_t p = 0; p < count; ++p) {
+    check_weight(*products[p].weight);
+    const int64_t pk = products[p].weight->dim(1);
+    if (k >= 0 && pk != k) throw ArgumentError("matmul", fmt::format("weights disagree on k: {} vs {}", k, pk));
+    k = pk;
+  }
+
+  // Quantize the m input rows once per activation type on the calling thread (a pool round-trip
+  // costs more than this work).
+  DType act_types[kMaxActTypes];
+  size_t act_offset[kMaxActTypes];
+  int n_act = 0;
+  size_t act_bytes = 0;
+  for (size_t p = 0; p < count; ++p) {
+    const DType t = quant::kernels(products[p].weight->dtype()).act_type;
+    if (std::find(act_types, act_types + n_act, t) != act_types + n_act) continue;
+    act_types[n_act] = t;
+    act_offset[n_act++] = act_bytes;
+    act_bytes += row_bytes(t, k) * static_cast<size_t>(m);
+  }
+  auto& scratch = activation_scratch();
+  if (scratch.size() < act_bytes) scratch.resize(act_bytes);
+  for (int a = 0; a < n_act; ++a) {
+    const size_t arb = row_bytes(act_types[a], k);
+    const quant::QuantizeFn quantize = activation_quantizer(act_types[a]);
+    for (int64_t i = 0; i < m; ++i) quantize(x + i * k, scratch.data() + act_offset[a] + i * arb, k);
+  }
+
+  std::vector<Segment> segments;  // small: at most a few products
+  segments.reserve(count);
+  int64_t total_chunks = 0;
+  for (size_t p = 0; p < count; ++p) {
+    const Tensor& wt = *products[p].weight;
+    const quant::Kernels& kern = quant::kernels(wt.dtype());
+    const int a = static_cast<int>(std::find(act_types, act_types + n_act, kern.act_type) - act_types);
+    const int64_t n = wt.dim(0);
+    const int64_t chunks = (n + kChunkRows - 1) / kChunkRows;
+    segments.push_back({&kern, static_cast<const uint8_t*>(wt.data()), wt.row_bytes(), n, products[p].y,
+                        scratch.data() + act_offset[a], row_bytes(kern.act_type, k), total_chunks, chunks});
+    total_chunks += chunks;
+  }
+
+  std::atomic<int64_t> next{0};
+  auto work = [&](int, int) {
+    size_t seg = 0;
+    for (int64_t c = next.fetch_add(1, std::memory_order_relaxed); c < total_chunks;
+         c = next.fetch_add(1, std::memory_order_relaxed)) {
+      while (c >= segments[seg].first_chunk + segments[seg].chunks) ++seg;
+      const Segment& s = segments[seg];
+      const int64_t b = (c - s.first_chunk) * kChunkRows;
+      run_rows(s, m, k, b, std::min(s.n, b + kChunkRows));
+    }
+  };
+  pool.run_claimed(work);
+}
+
+}  // namespace flame::detail
+
+namespace flame::quant {
+
+Dot4Fn dot4_kernel(DType type) {
+  if (force_scalar() || !cpu().has_avx2_fma()) return nullptr;
+  switch (type) {
+    case DType::Q4_0:
+      return dot4_q4_0_avx2;
+    case DType::Q8_0:
+      return dot4_q8_0_avx2;
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace flame::quant
