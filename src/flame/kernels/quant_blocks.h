@@ -157,7 +157,6 @@ float dot_q6_k_scalar(int64_t, const void*, const void*);
 // activation block once for the four rows (decode). Float order differs from the one-row kernels.
 using Dot4Fn = void (*)(int64_t n, const void* weight, size_t row_bytes, const void* act, float* out);
 void dot4_q4_0_avx2(int64_t, const void*, size_t, const void*, float*);
-void dot4_q8_0_avx2(int64_t, const void*, size_t, const void*, float*);
 // Bit-identical AVX2 twins of quantize_q8_0 / quantize_q8_k (activation quantizers of decode).
 void quantize_q8_0_avx2(const float*, void*, int64_t);
 void quantize_q8_k_avx2(const float*, void*, int64_t);

@@ -2,8 +2,10 @@
 //
 // Rows are handed out in chunks of kChunkRows through one atomic counter: on a shared or noisy
 // machine a thread that is descheduled does not hold back the other (a static split waited for the
-// slowest thread every call), and a chunk is big enough (tens of KB of weights) that the counter
-// costs well under 1%. Within a chunk, kernels with a 4-row variant read each activation block
+// slowest thread every call), and a chunk is big enough (a few hundred KB of weights) that the
+// counter costs well under 1%. 256 rows beat 64 on a quiet machine (Q4_0 and Q4_K_M decode +5-10%,
+// Q8_0 back to the static split's speed; docs/benchmarks.md): longer runs of consecutive rows keep
+// the hardware prefetcher streaming. Within a chunk, kernels with a 4-row variant read each activation block
 // once for 4 weight rows.
 #include "flame/kernels/quant_decode.h"
 
@@ -20,7 +22,7 @@
 namespace flame::detail {
 namespace {
 
-constexpr int64_t kChunkRows = 64;
+constexpr int64_t kChunkRows = 256;
 constexpr int kMaxActTypes = 2;  // Q8_0 and Q8_K
 
 struct Segment {
@@ -150,8 +152,9 @@ Dot4Fn dot4_kernel(DType type) {
   switch (type) {
     case DType::Q4_0:
       return dot4_q4_0_avx2;
-    case DType::Q8_0:
-      return dot4_q8_0_avx2;
+    // Not Q8_0: its decode is memory-bound, and on a quiet machine the 4-row kernel
+    // (removed) ran 5-8% slower than one row at a time: four short
+    // streams prefetch worse than one long one.
     default:
       return nullptr;
   }

@@ -147,25 +147,6 @@ void dot4_q4_0_avx2(int64_t n, const void* w, size_t row_bytes, const void* a, f
   _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1)));
 }
 
-void dot4_q8_0_avx2(int64_t n, const void* w, size_t row_bytes, const void* a, float* out) {
-  const auto* y = static_cast<const BlockQ8_0*>(a);
-  const auto* base = static_cast<const uint8_t*>(w);
-  const BlockQ8_0* x[4];
-  for (int r = 0; r < 4; ++r) x[r] = reinterpret_cast<const BlockQ8_0*>(base + r * row_bytes);
-  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-  for (int64_t b = 0; b < n / kQK; ++b) {
-    prefetch_next_group(base + 4 * row_bytes, 4 * static_cast<int64_t>(sizeof(BlockQ8_0)), b);
-    const __m256i qy = load32(y[b].qs);
-    const __m256 dy = _mm256_set1_ps(half_to_float(y[b].d));
-    for (int r = 0; r < 4; ++r) {
-      const __m256 sums = _mm256_cvtepi32_ps(dot_i8_i8(load32(x[r][b].qs), qy));
-      const __m256 dx = _mm256_cvtph_ps(_mm_set1_epi16(static_cast<int16_t>(x[r][b].d)));
-      acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(dx, dy), sums, acc[r]);
-    }
-  }
-  for (int r = 0; r < 4; ++r) out[r] = hsum_ps(acc[r]);
-}
-
 namespace {
 // Q4_K/Q5_K packed 6-bit scales and mins (12 bytes) -> 8 scales in bytes 0..7 and 8 mins in bytes
 // 8..15, with 32-bit word operations (the same values as unpack_scale_min_k4 for j = 0..7).
