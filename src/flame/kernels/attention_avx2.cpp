@@ -5,17 +5,13 @@
 
 #include "flame/core/half.h"
 #include "flame/kernels/attention.h"
+#include "flame/kernels/avx2_common.h"
 
 namespace flame::detail {
 
 namespace {
 
-float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-  return _mm_cvtss_f32(s);
-}
+using avx2::hsum_ps;
 
 // exp(x) for x in [-87, 88] (Cephes expf: range reduction by ln 2, degree-5 polynomial), about
 // 2 ulp; smaller x gives 0 as the softmax wants.
@@ -23,20 +19,7 @@ __m256 exp_ps(__m256 x) {
   const __m256 lo = _mm256_set1_ps(-87.0f);
   const __m256 underflow = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
   x = _mm256_min_ps(_mm256_max_ps(x, lo), _mm256_set1_ps(88.3762626647949f));
-  __m256 fx = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f));
-  fx = _mm256_floor_ps(fx);
-  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
-  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
-  __m256 y = _mm256_set1_ps(1.9875691500E-4f);
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507E-3f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073E-3f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894E-2f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459E-1f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201E-1f));
-  y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
-  const __m256i pow2n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
-  y = _mm256_mul_ps(y, _mm256_castsi256_ps(pow2n));
-  return _mm256_andnot_ps(underflow, y);
+  return _mm256_andnot_ps(underflow, avx2::exp_ps_clamped(x));
 }
 
 // 4 keys against one query row: the four sums of 8-lane products, reduced into one __m128.
@@ -88,7 +71,7 @@ float exp_shift_sum_avx2(float* x, int64_t n, float shift) {
     _mm256_storeu_ps(x + i, e);
     acc = _mm256_add_ps(acc, e);
   }
-  float sum = hsum(acc);
+  float sum = hsum_ps(acc);
   if (i < n) {
     alignas(32) float tail[8];
     for (int64_t k = 0; k < 8; ++k) tail[k] = i + k < n ? x[i + k] - shift : -100.0f;
@@ -163,7 +146,7 @@ float dot_avx2(const float* a, const float* b, int64_t n) {
     acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
   }
   for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
-  float sum = hsum(_mm256_add_ps(acc0, acc1));
+  float sum = hsum_ps(_mm256_add_ps(acc0, acc1));
   for (; i < n; ++i) sum += a[i] * b[i];
   return sum;
 }
