@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "bench_support.h"
 #include "flame/core/dtype.h"
 #include "flame/core/tensor.h"
 #include "flame/core/thread_pool.h"
@@ -17,25 +18,6 @@
 
 namespace flame {
 namespace {
-
-std::vector<float> gaussian(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
-
-// A {rows, cols} weight: 64 distinct quantized rows repeated (quantizing tens of millions of
-// elements with the k-quant search would dominate the benchmark's setup time).
-Tensor make_weight(DType type, int64_t rows, int64_t cols) {
-  Tensor w = Tensor::empty(type, {rows, cols});
-  const int64_t distinct = 64;
-  const auto src = gaussian(distinct * cols, 1);
-  for (int64_t r = 0; r < distinct && r < rows; ++r) quantize_row(type, src.data() + r * cols, w.row<void>(r), cols);
-  for (int64_t r = distinct; r < rows; ++r) std::memcpy(w.row<void>(r), w.row<void>(r % distinct), w.row_bytes());
-  return w;
-}
 
 DType type_arg(const benchmark::State& state) {
   return static_cast<DType>(state.range(0));
@@ -47,7 +29,7 @@ void BM_QuantDot(benchmark::State& state) {
   const auto& k = quant::kernels(type);
   const int64_t n = 4096;
   std::vector<uint8_t> w(row_bytes(type, n)), a(row_bytes(k.act_type, n));
-  const auto wf = gaussian(n, 1), af = gaussian(n, 2);
+  const auto wf = bench::gaussian(n, 1), af = bench::gaussian(n, 2);
   quantize_row(type, wf.data(), w.data(), n);
   quantize_row(k.act_type, af.data(), a.data(), n);
   const quant::DotFn dot = avx2 ? k.dot_avx2 : k.dot_scalar;
@@ -63,8 +45,8 @@ void BM_QuantDot(benchmark::State& state) {
 void BM_QuantMatVec(benchmark::State& state) {
   const DType type = type_arg(state);
   const int64_t rows = 16384, cols = 4096;  // 64M weights: 36-68 MB quantized, above the 32 MB L3
-  const Tensor w = make_weight(type, rows, cols);
-  const auto x = gaussian(cols, 3);
+  const Tensor w = bench::repeated_quantized_weight(type, rows, cols);
+  const auto x = bench::gaussian(cols, 3);
   std::vector<float> y(rows);
   ThreadPool& pool = ThreadPool::global();
   for (auto _ : state) {
@@ -78,8 +60,8 @@ void BM_QuantMatVec(benchmark::State& state) {
 void BM_QuantPromptMatmul(benchmark::State& state) {
   const DType type = type_arg(state);
   const int64_t n = 2048, k = 2048, m = state.range(1);
-  const Tensor w = make_weight(type, n, k);
-  const auto x = gaussian(m * k, 4);
+  const Tensor w = bench::repeated_quantized_weight(type, n, k);
+  const auto x = bench::gaussian(m * k, 4);
   std::vector<float> y(m * n);
   ThreadPool& pool = ThreadPool::global();
   for (auto _ : state) {

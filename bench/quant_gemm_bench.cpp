@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "flame/core/tensor.h"
 #include "flame/core/thread_pool.h"
 #include "flame/kernels/quant.h"
@@ -23,23 +24,6 @@ extern "C" void openblas_set_num_threads(int num_threads);
 
 namespace flame {
 namespace {
-
-std::vector<float> normal(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
-
-// 64 distinct quantized rows repeated (the k-quant search over millions of rows is slow).
-Tensor weight(DType type, int64_t rows, int64_t cols) {
-  Tensor w = Tensor::empty(type, {rows, cols});
-  const auto src = normal(64 * cols, 1);
-  for (int64_t r = 0; r < 64; ++r) quantize_row(type, src.data() + r * cols, w.row<void>(r), cols);
-  for (int64_t r = 64; r < rows; ++r) std::memcpy(w.row<void>(r), w.row<void>(r % 64), w.row_bytes());
-  return w;
-}
 
 // The prompt path before the integer GEMM: each thread dequantizes tiles of its rows and calls sgemm.
 void dequantize_sgemm(const Tensor& w, const float* x, float* y, int64_t m, ThreadPool& pool) {
@@ -67,8 +51,8 @@ void BM_QuantGemm(benchmark::State& state) {
   const int64_t n = state.range(1), k = state.range(2), m = 512;
   const bool integer_gemm = state.range(3) != 0;
   openblas_set_num_threads(1);
-  const Tensor w = weight(type, n, k);
-  const auto x = normal(m * k, 2);
+  const Tensor w = bench::repeated_quantized_weight(type, n, k);
+  const auto x = bench::gaussian(m * k, 2);
   std::vector<float> y(m * n);
   ThreadPool& pool = ThreadPool::global();
   for (auto _ : state) {

@@ -18,17 +18,12 @@
 #include "flame/kernels/quant.h"
 #include "flame/kernels/quant_blocks.h"
 #include "flame/kernels/quant_decode.h"
+#include "support/test_support.h"
 
 namespace flame {
 namespace {
 
-std::vector<float> gaussian(int64_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using test::gaussian;
 
 Tensor quantized_matrix(DType t, int64_t n, int64_t k, uint32_t seed, float scale = 1.0f) {
   const auto f = gaussian(n * k, seed, scale);

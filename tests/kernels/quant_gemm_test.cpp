@@ -14,19 +14,14 @@
 #include "flame/kernels/quant.h"
 #include "flame/kernels/quant_blocks.h"
 #include "flame/kernels/quant_gemm.h"
+#include "support/test_support.h"
 
 namespace flame {
 namespace {
 
 constexpr DType kGemmTypes[] = {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K};
 
-std::vector<float> gaussian(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using test::gaussian;
 
 Tensor random_weight(DType type, int64_t n, int64_t k, uint32_t seed) {
   const auto src = gaussian(n * k, seed);

@@ -16,17 +16,12 @@
 #include "flame/kernels/quant.h"
 #include "flame/kernels/quant_blocks.h"
 #include "flame/kernels/quant_gemm.h"
+#include "support/test_support.h"
 
 namespace flame {
 namespace {
 
-std::vector<float> gaussian(int64_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using test::gaussian;
 
 std::vector<uint8_t> quantized(DType type, const std::vector<float>& x) {
   std::vector<uint8_t> q(row_bytes(type, static_cast<int64_t>(x.size())));

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 
@@ -22,6 +23,14 @@ std::string scratch_dir(const std::string& name) {
   const auto dir = std::filesystem::path(FLAME_TEST_SCRATCH) / (std::string("shard") + (shard ? shard : "0")) / name;
   std::filesystem::create_directories(dir);
   return dir.string();
+}
+
+std::vector<float> gaussian(int64_t n, uint32_t seed, float scale) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
 }
 
 std::string shell_quote(const std::string& s) {
