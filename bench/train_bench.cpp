@@ -124,26 +124,49 @@ LlamaConfig bench_config(char which) {
   return c;
 }
 
+// Config `which` with random weights (norms 1, matrices N(0, 0.02^2)), one random batch, and the
+// workspace and optimizer to step it.
+struct BenchModel {
+  BenchModel(char which, int64_t batch, int64_t seq)
+      : c(bench_config(which)),
+        params(LlamaWeights::allocate(c)),
+        grads(LlamaWeights::allocate(c)),
+        inputs(batch * seq),
+        targets(batch * seq),
+        ws(c, batch, seq),
+        opt(c, AdamWOptions{}),
+        batch(batch),
+        seq(seq) {
+    std::mt19937 rng(1);
+    std::normal_distribution<float> init(0.0f, 0.02f);
+    params.for_each([&](const std::string&, Tensor& t) {
+      for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = t.ndim() == 1 ? 1.0f : init(rng);
+    });
+    for (auto& t : inputs) t = rng() % c.vocab_size;
+    for (auto& t : targets) t = rng() % c.vocab_size;
+  }
+  float forward_backward() {
+    return train_forward_backward(params, grads, inputs.data(), targets.data(), batch, seq, ws);
+  }
+
+  LlamaConfig c;
+  LlamaWeights params, grads;
+  std::vector<uint32_t> inputs, targets;
+  TrainWorkspace ws;
+  AdamW opt;
+  int64_t batch, seq;
+};
+
 void BM_TrainStep(benchmark::State& state, char which, int64_t batch) {
   apply_bench_threads();
   const double peak = gemm_peak_gflops();
   const int64_t seq = 256;
-  const LlamaConfig c = bench_config(which);
-  LlamaWeights params = LlamaWeights::allocate(c), grads = LlamaWeights::allocate(c);
-  std::mt19937 rng(1);
-  std::normal_distribution<float> init(0.0f, 0.02f);
-  params.for_each([&](const std::string&, Tensor& t) {
-    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = t.ndim() == 1 ? 1.0f : init(rng);
-  });
-  std::vector<uint32_t> inputs(batch * seq), targets(batch * seq);
-  for (auto& t : inputs) t = rng() % c.vocab_size;
-  for (auto& t : targets) t = rng() % c.vocab_size;
-  TrainWorkspace ws(c, batch, seq);
-  AdamW opt(c, AdamWOptions{});
+  BenchModel m(which, batch, seq);
+  const LlamaConfig& c = m.c;
   auto step = [&] {
-    zero_weights(grads);
-    const float loss = train_forward_backward(params, grads, inputs.data(), targets.data(), batch, seq, ws);
-    opt.step(params, grads, 1e-4f);
+    zero_weights(m.grads);
+    const float loss = m.forward_backward();
+    m.opt.step(m.params, m.grads, 1e-4f);
     return loss;
   };
   step();  // warm up: first touch of every buffer
@@ -166,18 +189,8 @@ BENCHMARK_CAPTURE(BM_TrainStep, C, 'C', 4)->Unit(benchmark::kMillisecond)->MinTi
 void BM_TrainBreakdown(benchmark::State& state, char which, int64_t batch) {
   apply_bench_threads();
   const int64_t seq = 256;
-  const LlamaConfig c = bench_config(which);
-  LlamaWeights params = LlamaWeights::allocate(c), grads = LlamaWeights::allocate(c);
-  std::mt19937 rng(1);
-  std::normal_distribution<float> init(0.0f, 0.02f);
-  params.for_each([&](const std::string&, Tensor& t) {
-    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = t.ndim() == 1 ? 1.0f : init(rng);
-  });
-  std::vector<uint32_t> inputs(batch * seq), targets(batch * seq);
-  for (auto& t : inputs) t = rng() % c.vocab_size;
-  for (auto& t : targets) t = rng() % c.vocab_size;
-  TrainWorkspace ws(c, batch, seq);
-  AdamW opt(c, AdamWOptions{});
+  BenchModel m(which, batch, seq);
+  const LlamaConfig& c = m.c;
   // Thread 0's CPU time, like the per-op timers (the caller is thread 0 of the pool).
   struct clock {
     static double now() { return TrainOpTimer::thread_cpu_seconds(); }
@@ -187,11 +200,11 @@ void BM_TrainBreakdown(benchmark::State& state, char which, int64_t batch) {
   int64_t steps = 0;
   auto step = [&](bool record) {
     const auto t0 = clock::now();
-    zero_weights(grads);
+    zero_weights(m.grads);
     const auto t1 = clock::now();
-    const float loss = train_forward_backward(params, grads, inputs.data(), targets.data(), batch, seq, ws);
+    const float loss = m.forward_backward();
     const auto t2 = clock::now();
-    opt.step(params, grads, 1e-4f);
+    m.opt.step(m.params, m.grads, 1e-4f);
     const auto t3 = clock::now();
     if (record) t_zero += secs(t0, t1), t_fwbw += secs(t1, t2), t_opt += secs(t2, t3), ++steps;
     return loss;
