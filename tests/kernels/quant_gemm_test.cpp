@@ -81,8 +81,8 @@ TEST(QuantGemm, Avx2ActivationQuantizersEqualScalar) {
   x[700] = -9.0f;
   x[1100] = -9.0f;
   x[1200] = 9.0f;
-  for (auto [type, fast] : {std::pair{DType::Q8_0, &quant_gemm_detail::quantize_q8_0_avx2},
-                            std::pair{DType::Q8_K, &quant_gemm_detail::quantize_q8_k_avx2}}) {
+  for (auto [type, fast] :
+       {std::pair{DType::Q8_0, &quant::quantize_q8_0_avx2}, std::pair{DType::Q8_K, &quant::quantize_q8_k_avx2}}) {
     std::vector<uint8_t> a(row_bytes(type, n)), b(row_bytes(type, n));
     quantize_row(type, x.data(), a.data(), n);
     fast(x.data(), b.data(), n);

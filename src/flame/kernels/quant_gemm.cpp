@@ -129,8 +129,7 @@ struct ActivationBuffers {
 Activations quantize_activations(DType act_type, const float* x, int64_t m, int64_t k, ThreadPool& pool, bool avx2) {
   thread_local ActivationBuffers buf;
   quant::QuantizeFn quantize = quant::kernels(act_type).quantize;
-  if (avx2)
-    quantize = act_type == DType::Q8_0 ? quant_gemm_detail::quantize_q8_0_avx2 : quant_gemm_detail::quantize_q8_k_avx2;
+  if (avx2) quantize = act_type == DType::Q8_0 ? quant::quantize_q8_0_avx2 : quant::quantize_q8_k_avx2;
   Activations a{act_type, m, k};
   a.row_bytes = row_bytes(act_type, k);
   if (buf.blocks.size() < a.row_bytes * m) buf.blocks.resize(a.row_bytes * m);

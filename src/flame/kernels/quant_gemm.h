@@ -52,11 +52,6 @@ void gemm_rows_avx2(DType type, const uint8_t* w, size_t w_row_bytes, const Acti
                     int64_t row_begin, int64_t row_end);
 constexpr int64_t kPanelRows = 8;
 
-// AVX2 twins of quant::quantize_q8_0 / quantize_q8_k with bit-identical output (same float
-// operations per element, the same rounding rules), for the activation rows.
-void quantize_q8_0_avx2(const float* x, void* dst, int64_t n);
-void quantize_q8_k_avx2(const float* x, void* dst, int64_t n);
-
 // Level (0..63) of element e (0..255) of a Q6_K super-block, in the order dequantize_q6_k uses.
 inline int q6_k_level(const quant::BlockQ6_K& x, int e) {
   const int h = e / 128, run = (e % 128) / 32, l = e % 32;

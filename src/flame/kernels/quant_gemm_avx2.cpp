@@ -23,6 +23,7 @@
 
 #include "flame/core/error.h"
 #include "flame/core/half.h"
+#include "flame/kernels/avx2_common.h"
 #include "flame/kernels/quant_gemm.h"
 
 namespace flame::quant_gemm_detail {
@@ -55,9 +56,7 @@ struct alignas(32) PanelQ6_K {
   uint8_t q[kRows * kQK_K];
 };
 
-inline float half_to_float(uint16_t h) {
-  return _cvtsh_ss(h);
-}
+using avx2::half_to_float;
 inline __m256i load32(const void* p) {
   return _mm256_load_si256(static_cast<const __m256i*>(p));
 }
@@ -359,83 +358,7 @@ void run_panels(const uint8_t* w, size_t w_row_bytes, int64_t blocks_per_row, co
   }
 }
 
-// 4 x 8 int32 (each -128..127) -> 32 int8 in order.
-inline __m256i pack_32_bytes(__m256i a, __m256i b, __m256i c, __m256i d) {
-  const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
-  return _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-}
-
-inline float hmax_ps(__m256 v) {
-  __m128 r = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  r = _mm_max_ps(r, _mm_movehl_ps(r, r));
-  r = _mm_max_ss(r, _mm_movehdup_ps(r));
-  return _mm_cvtss_f32(r);
-}
-
 }  // namespace
-
-void quantize_q8_0_avx2(const float* x, void* dst, int64_t n) {
-  auto* y = static_cast<BlockQ8_0*>(dst);
-  const __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
-  for (int64_t b = 0; b < n / kQK; ++b, x += kQK) {
-    __m256 v[4], amax = _mm256_setzero_ps();
-    for (int i = 0; i < 4; ++i) {
-      v[i] = _mm256_loadu_ps(x + 8 * i);
-      amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[i]));
-    }
-    const float d = hmax_ps(amax) / 127.0f;
-    const float inv = d != 0.0f ? 1.0f / d : 0.0f;
-    y[b].d = f32_to_f16(d);
-    __m256i q[4];
-    for (int i = 0; i < 4; ++i) {
-      // lround: truncate, then step away from zero when the dropped fraction is >= 0.5 (exact).
-      const __m256 p = _mm256_mul_ps(v[i], _mm256_set1_ps(inv));
-      const __m256 t = _mm256_round_ps(p, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-      const __m256 up = _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(p, t)), half, _CMP_GE_OQ);
-      const __m256 step = _mm256_and_ps(up, _mm256_or_ps(_mm256_and_ps(p, sign), one));
-      q[i] = _mm256_cvttps_epi32(_mm256_add_ps(t, step));
-    }
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[b].qs), pack_32_bytes(q[0], q[1], q[2], q[3]));
-  }
-}
-
-void quantize_q8_k_avx2(const float* x, void* dst, int64_t n) {
-  auto* y = static_cast<BlockQ8_K*>(dst);
-  const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f);
-  for (int64_t b = 0; b < n / kQK_K; ++b, x += kQK_K) {
-    __m256 amax_v = _mm256_setzero_ps();
-    for (int i = 0; i < kQK_K; i += 8) amax_v = _mm256_max_ps(amax_v, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
-    const float amax = hmax_ps(amax_v);
-    if (amax == 0.0f) {
-      std::memset(&y[b], 0, sizeof y[b]);
-      continue;
-    }
-    // The signed value of the first element with the largest magnitude, as the scalar scan picks.
-    float max = 0.0f;
-    for (int i = 0; i < kQK_K; ++i)
-      if (std::fabs(x[i]) == amax) {
-        max = x[i];
-        break;
-      }
-    const float inv = -127.0f / max;
-    for (int i = 0; i < kQK_K; i += 32) {
-      __m256i q[4];
-      for (int j = 0; j < 4; ++j) {
-        // nearest_int: (int)(v +- 0.5f), then at most 127.
-        const __m256 p = _mm256_mul_ps(_mm256_set1_ps(inv), _mm256_loadu_ps(x + i + 8 * j));
-        const __m256 r = _mm256_add_ps(p, _mm256_or_ps(_mm256_and_ps(p, sign), half));
-        q[j] = _mm256_min_epi32(_mm256_cvttps_epi32(r), _mm256_set1_epi32(127));
-      }
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[b].qs + i), pack_32_bytes(q[0], q[1], q[2], q[3]));
-    }
-    for (int j = 0; j < 16; ++j) {
-      int sum = 0;
-      for (int l = 0; l < 16; ++l) sum += y[b].qs[16 * j + l];
-      y[b].bsums[j] = static_cast<int16_t>(sum);
-    }
-    y[b].d = 1.0f / inv;
-  }
-}
 
 void gemm_rows_avx2(DType type, const uint8_t* w, size_t w_row_bytes, const Activations& act, float* y, int64_t n,
                     int64_t row_begin, int64_t row_end) {
