@@ -107,16 +107,13 @@ inline __m256i unpack_q4_0(const uint8_t* qs) {
   const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
   return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0x0F));
 }
-inline __m256i loadu32(const void* p) {
-  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
-}
 
 void repack_q8_0(const uint8_t* w, size_t row_bytes, int rows, int64_t nb, PanelQ8_0* panel) {
   const auto row = [&](int r) { return reinterpret_cast<const BlockQ8_0*>(w + r * row_bytes); };
   for (int64_t b = 0; b < nb; ++b) {
     for (int r = 0; r < kRows; ++r) panel[b].d[r] = r < rows ? half_to_float(row(r)[b].d) : 0.0f;
-    put_chunk(reinterpret_cast<uint8_t*>(panel[b].q), rows, [&](int r) { return loadu32(row(r)[b].qs); });
-    put_chunk(panel[b].abs_q, rows, [&](int r) { return _mm256_abs_epi8(loadu32(row(r)[b].qs)); });
+    put_chunk(reinterpret_cast<uint8_t*>(panel[b].q), rows, [&](int r) { return avx2::load_si256(row(r)[b].qs); });
+    put_chunk(panel[b].abs_q, rows, [&](int r) { return _mm256_abs_epi8(avx2::load_si256(row(r)[b].qs)); });
   }
 }
 
@@ -144,8 +141,9 @@ void repack_q4_k(const uint8_t* w, size_t row_bytes, int rows, int64_t nb, Panel
     }
     // 32 bytes c: low nibbles are sub-block 2c, high nibbles sub-block 2c+1.
     for (int c = 0; c < 4; ++c) {
-      put_chunk(p.q + 256 * (2 * c), rows, [&](int r) { return low_nibbles(loadu32(row(r)[b].qs + 32 * c)); });
-      put_chunk(p.q + 256 * (2 * c + 1), rows, [&](int r) { return high_nibbles(loadu32(row(r)[b].qs + 32 * c)); });
+      put_chunk(p.q + 256 * (2 * c), rows, [&](int r) { return low_nibbles(avx2::load_si256(row(r)[b].qs + 32 * c)); });
+      put_chunk(p.q + 256 * (2 * c + 1), rows,
+                [&](int r) { return high_nibbles(avx2::load_si256(row(r)[b].qs + 32 * c)); });
     }
   }
 }
@@ -169,9 +167,9 @@ void repack_q6_k(const uint8_t* w, size_t row_bytes, int rows, int64_t nb, Panel
       for (int run = 0; run < 4; ++run)
         put_chunk(p.q + 256 * (4 * h + run), rows, [&](int r) {
           const BlockQ6_K& x = row(r)[b];
-          const __m256i ql = loadu32(x.ql + 64 * h + 32 * (run & 1));
+          const __m256i ql = avx2::load_si256(x.ql + 64 * h + 32 * (run & 1));
           const __m256i low = run < 2 ? low_nibbles(ql) : high_nibbles(ql);
-          const __m256i qh = _mm256_and_si256(_mm256_srli_epi16(loadu32(x.qh + 32 * h), 2 * run), two_bits);
+          const __m256i qh = _mm256_and_si256(_mm256_srli_epi16(avx2::load_si256(x.qh + 32 * h), 2 * run), two_bits);
           return _mm256_or_si256(low, _mm256_slli_epi16(qh, 4));
         });
   }
