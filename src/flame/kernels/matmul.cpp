@@ -82,11 +82,6 @@ bool use_avx2() {
   return cpu().has_avx2_fma() && !force_scalar();
 }
 
-void single_threaded_blas() {
-  static std::once_flag once;
-  std::call_once(once, [] { openblas_set_num_threads(1); });
-}
-
 void gemm_rows(DType type, const void* weights, size_t row_stride, const float* x, float* y, int64_t m, int64_t k,
                int64_t n, int64_t row_begin, int64_t row_end) {
   const auto* base = static_cast<const uint8_t*>(weights);
@@ -125,6 +120,11 @@ bool all_block_quantized(std::initializer_list<MatmulOutput> products) {
 
 }  // namespace
 
+void use_single_threaded_blas() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
 void matmul(const Tensor& weight, const float* x, float* y, int64_t m, ThreadPool& pool) {
   if (weight.ndim() != 2)
     throw ArgumentError("matmul", fmt::format("weight must be 2-D, got shape {}", shape_str(weight.shape())));
@@ -147,7 +147,7 @@ void matmul(const Tensor& weight, const float* x, float* y, int64_t m, ThreadPoo
     matmul_shared_input({{weight, y}}, x, m, pool);
     return;
   }
-  single_threaded_blas();
+  use_single_threaded_blas();
   pool.parallel_for(
       n, [&](int64_t b, int64_t e) { gemm_rows(type, w, stride, x, y, m, k, n, b, e); }, 16);
 }

@@ -28,4 +28,8 @@ struct MatmulOutput {
 void matmul_shared_input(std::initializer_list<MatmulOutput> products, const float* x, int64_t m,
                          ThreadPool& pool = ThreadPool::global());
 
+// Makes OpenBLAS single-threaded (once per process): every sgemm caller runs inside the shared pool,
+// which brings the threads.
+void use_single_threaded_blas();
+
 }  // namespace flame

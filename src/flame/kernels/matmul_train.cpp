@@ -2,18 +2,11 @@
 
 #include <cblas.h>
 
-#include <mutex>
-
 namespace flame {
 namespace {
 // Rows per chunk are multiples of this so each sgemm keeps whole register tiles.
 constexpr int64_t kRowGrain = 16;
 }  // namespace
-
-void use_single_threaded_blas() {
-  static std::once_flag once;
-  std::call_once(once, [] { openblas_set_num_threads(1); });
-}
 
 void matmul_forward(const float* x, const float* w, float* y, int64_t M, int64_t K, int64_t N, ThreadPool& pool,
                     bool accumulate) {

@@ -12,11 +12,9 @@
 #include <cstdint>
 
 #include "flame/core/thread_pool.h"
+#include "flame/kernels/matmul.h"  // use_single_threaded_blas
 
 namespace flame {
-
-// Makes OpenBLAS single-threaded (once per process); the training kernels bring their own threads.
-void use_single_threaded_blas();
 
 // y[M, N] (=, or += when accumulate) x[M, K] . W[N, K]^T
 void matmul_forward(const float* x, const float* w, float* y, int64_t M, int64_t K, int64_t N, ThreadPool& pool,

@@ -1,8 +1,8 @@
 // y[m][n] = x[m][k] . W[n][k]^T for a block-quantized W.
 //  - decode and short batches (m < kGemmMinRows): activations are quantized once to the type's
 //    8-bit blocks (Q8_0 or Q8_K) and every weight row is dotted on its packed blocks with integer
-//    arithmetic (AVX2 vpmaddubsw); rows split evenly over the pool, each row streamed once and
-//    reused from L1 for the m inputs;
+//    arithmetic (AVX2 vpmaddubsw); rows handed out in chunks over the pool (quant_decode.h), each
+//    row streamed once and reused from L1 for the m inputs;
 //  - prompt processing (m >= kGemmMinRows) for Q8_0/Q4_0/Q4_K/Q6_K: the integer GEMM of
 //    quant_gemm.h (8-row interleaved panels, vpmaddubsw, activations quantized once);
 //  - prompt processing for the other types: each thread dequantizes tiles of its weight rows
@@ -11,30 +11,23 @@
 #include <cblas.h>
 
 #include <algorithm>
-#include <mutex>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "flame/core/cpu.h"
 #include "flame/core/error.h"
+#include "flame/kernels/matmul.h"
 #include "flame/kernels/quant.h"
 #include "flame/kernels/quant_blocks.h"
 #include "flame/kernels/quant_decode.h"
 #include "flame/kernels/quant_gemm.h"
 
-extern "C" void openblas_set_num_threads(int num_threads);
-
 namespace flame {
 namespace {
 
-constexpr int64_t kGemmMinRows = 8;          // from here on the dequantize + sgemm path wins
+constexpr int64_t kGemmMinRows = 8;          // from here on the GEMM paths win
 constexpr int64_t kTileFloats = 256 * 1024;  // 1 MB of dequantized weights per sgemm tile
-
-void single_threaded_blas() {
-  static std::once_flag once;
-  std::call_once(once, [] { openblas_set_num_threads(1); });
-}
 
 void gemm_rows(const quant::Kernels& kern, const uint8_t* w, size_t w_row_bytes, const float* x, float* y, int64_t m,
                int64_t k, int64_t n, int64_t row_begin, int64_t row_end) {
@@ -73,7 +66,7 @@ void matmul_quant(const Tensor& weight, const float* x, float* y, int64_t m, Thr
     return;
   }
   if (m >= kGemmMinRows && !force_scalar()) {
-    single_threaded_blas();
+    use_single_threaded_blas();
     pool.parallel_for(
         n, [&](int64_t b, int64_t e) { gemm_rows(kern, w, w_row_bytes, x, y, m, k, n, b, e); }, 16);
     return;
