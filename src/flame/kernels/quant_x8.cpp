@@ -28,8 +28,14 @@ const TypeFns* find(DType type) {
   switch (type) {
     // One case per implemented type, e.g.
     //   case DType::Q4_0: { static const TypeFns f = FLAME_X8_FNS(q4_0); return &f; }
-    case DType::Q4_K: { static const TypeFns f = FLAME_X8_FNS(q4_k); return &f; }
-    case DType::Q6_K: { static const TypeFns f = FLAME_X8_FNS(q6_k); return &f; }
+    case DType::Q4_K: {
+      static const TypeFns f = FLAME_X8_FNS(q4_k);
+      return &f;
+    }
+    case DType::Q6_K: {
+      static const TypeFns f = FLAME_X8_FNS(q6_k);
+      return &f;
+    }
     default:
       return nullptr;
   }
