@@ -4,6 +4,7 @@
 // quantized Gaussian weights, on random bytes with extreme fp16 scales, and on extreme activations.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -147,6 +148,34 @@ TEST(QuantX8KQuant, GroupDotsAreBitIdenticalToPerRowScalar) {
   }
   if (!avx2) GTEST_SKIP() << "no AVX2/FMA: only the scalar twins were checked";
   EXPECT_EQ(compared, 2 * 4 * 2 * 2 * 8);
+}
+
+// A second, float-level oracle that shares no code with the dot products: the double product of the
+// dequantized weight rows (dequantize_q4_k / dequantize_q6_k) and the dequantized activations. The
+// group kernel sums exact integers and rounds once per super-block product, so it agrees within
+// 1e-5 of sum |w a|.
+TEST(QuantX8KQuant, GroupDotMatchesDequantizedDoubleProduct) {
+  for (DType t : kTypes)
+    for (int64_t k : {256, 4096}) {
+      const size_t rb = row_bytes(t, k);
+      const auto rows = make_rows(t, k, rb, 0, 91);
+      const auto act = make_act(k, 0, 92);
+      std::vector<uint8_t> group(x8::group_bytes(t, k));
+      x8::pack_group(t, k, rows.data(), rb, group.data());
+      float out[8];
+      x8::group_dot(t)(k, group.data(), act.data(), out);
+      std::vector<float> wf(k), af(k);
+      dequantize_row(DType::Q8_K, act.data(), af.data(), k);
+      for (int r = 0; r < 8; ++r) {
+        dequantize_row(t, rows.data() + r * rb, wf.data(), k);
+        double want = 0, mag = 0;
+        for (int64_t i = 0; i < k; ++i) {
+          want += static_cast<double>(wf[i]) * af[i];
+          mag += std::fabs(static_cast<double>(wf[i]) * af[i]);
+        }
+        EXPECT_NEAR(out[r], want, 1e-5 * mag) << dtype_name(t) << " k=" << k << " row " << r;
+      }
+    }
 }
 
 TEST(QuantX8KQuant, ForceScalarSelectsTheScalarTwin) {
