@@ -19,7 +19,6 @@
 
 #include "flame/core/half.h"
 #include "flame/kernels/quant_blocks.h"
-#include "flame/kernels/quant_k4.h"
 #include "flame/kernels/quant_x8_detail.h"
 #include "flame/kernels/quant_x8_k_layout.h"
 
@@ -61,9 +60,10 @@ void pack_q4_k(int64_t k, const uint8_t* rows, size_t row_bytes, uint8_t* group)
         sb[kQ4KScales + 8 * j + r] = sc;
         sb[kQ4KMins + 16 * (j / 2) + 2 * r + j % 2] = m;
       }
-      for (int j = 0; j < 8; j += 2)
-        for (int l = 0; l < 32; ++l)
-          sb[level_offset(r, j, l)] = static_cast<uint8_t>(k4_level(x, j, l) | (k4_level(x, j + 1, l) << 4));
+      // GGUF's qs[32c + l] already pairs element l of sub-blocks 2c (low nibble) and 2c+1 (high):
+      // the group takes its bytes 4 at a time.
+      for (int c = 0; c < 4; ++c)
+        for (int t = 0; t < 8; ++t) std::memcpy(sb + level_offset(r, 2 * c, 4 * t), x.qs + 32 * c + 4 * t, 4);
     }
   }
 }
@@ -82,10 +82,8 @@ void unpack_q4_k(int64_t k, const uint8_t* group, uint8_t* rows, size_t row_byte
         m[j] = sb[kQ4KMins + 16 * (j / 2) + 2 * r + j % 2];
       }
       pack_scales_mins_k4(sc, m, x.scales);
-      // GGUF: qs[32c + l] holds element l of sub-block 2c (low nibble) and 2c+1 (high nibble), the
-      // same pairing as the group's bytes.
       for (int c = 0; c < 4; ++c)
-        for (int l = 0; l < 32; ++l) x.qs[32 * c + l] = sb[level_offset(r, 2 * c, l)];
+        for (int t = 0; t < 8; ++t) std::memcpy(x.qs + 32 * c + 4 * t, sb + level_offset(r, 2 * c, 4 * t), 4);
     }
   }
 }

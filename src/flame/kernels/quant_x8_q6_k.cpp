@@ -26,15 +26,6 @@ namespace {
 
 using namespace x8k;
 
-// Element i (0..255) of a GGUF Q6_K block: its low-nibble byte and shift, its qh byte and shift.
-struct Q6Place {
-  int ql, ql_shift, qh, qh_shift;
-};
-inline Q6Place gguf_place(int i) {
-  const int h = i / 128, run = (i % 128) / 32, p = i % 32;
-  return {64 * h + p + 32 * (run & 1), run < 2 ? 0 : 4, 32 * h + p, 2 * run};
-}
-
 // Element i of row r inside a group super-block.
 struct GroupPlace {
   size_t low, high;
@@ -43,6 +34,66 @@ struct GroupPlace {
 inline GroupPlace group_place(int r, int i) {
   const int j = i / 16, t = (i % 16) / 4, e = i % 4;
   return {kQ6KLow + 64 * j + 32 * (t % 2) + 4 * r + e, kQ6KHigh + 32 * j + 4 * r + e, t < 2 ? 0 : 4, 2 * t};
+}
+
+// GGUF block <-> its 256 levels (0..63), one byte each. Element 128h + 32run + p has its low 4 bits
+// in ql[64h + p + 32(run & 1)] (low nibble for run < 2) and its high 2 bits at 2run of qh[32h + p].
+void gguf_to_levels(const BlockQ6_K& x, uint8_t* q) {
+  for (int h = 0; h < 2; ++h)
+    for (int p = 0; p < 32; ++p) {
+      const uint8_t lo0 = x.ql[64 * h + p], lo1 = x.ql[64 * h + 32 + p], hi = x.qh[32 * h + p];
+      uint8_t* e = q + 128 * h + p;
+      e[0] = static_cast<uint8_t>((lo0 & 0xF) | ((hi & 3) << 4));
+      e[32] = static_cast<uint8_t>((lo1 & 0xF) | (((hi >> 2) & 3) << 4));
+      e[64] = static_cast<uint8_t>((lo0 >> 4) | (((hi >> 4) & 3) << 4));
+      e[96] = static_cast<uint8_t>((lo1 >> 4) | ((hi >> 6) << 4));
+    }
+}
+void levels_to_gguf(const uint8_t* q, BlockQ6_K& x) {
+  for (int h = 0; h < 2; ++h)
+    for (int p = 0; p < 32; ++p) {
+      const uint8_t* e = q + 128 * h + p;
+      x.ql[64 * h + p] = static_cast<uint8_t>((e[0] & 0xF) | ((e[64] & 0xF) << 4));
+      x.ql[64 * h + 32 + p] = static_cast<uint8_t>((e[32] & 0xF) | ((e[96] & 0xF) << 4));
+      x.qh[32 * h + p] =
+          static_cast<uint8_t>((e[0] >> 4) | ((e[32] >> 4) << 2) | ((e[64] >> 4) << 4) | ((e[96] >> 4) << 6));
+    }
+}
+
+// Row r's 256 levels <-> the group super-block. For sub-block j, the 4-byte words at 4r of its two
+// low-nibble vectors and its high-bit vector hold elements 4t + e (e = byte 0..3) of steps t = 0..3;
+// the conversion works on the 4 bytes of a word at once.
+constexpr uint32_t kNibbles = 0x0F0F0F0F, kTwoBits = 0x03030303;
+
+inline uint32_t load_word(const uint8_t* p) {
+  uint32_t w;
+  std::memcpy(&w, p, 4);
+  return w;
+}
+inline void store_word(uint8_t* p, uint32_t w) {
+  std::memcpy(p, &w, 4);
+}
+
+void levels_to_group(const uint8_t* q, int r, uint8_t* sb) {
+  for (int j = 0; j < 16; ++j) {
+    uint32_t v[4];  // v[t]: elements 4t .. 4t+3 of sub-block j
+    std::memcpy(v, q + 16 * j, 16);
+    store_word(sb + kQ6KLow + 64 * j + 4 * r, (v[0] & kNibbles) | ((v[2] & kNibbles) << 4));
+    store_word(sb + kQ6KLow + 64 * j + 32 + 4 * r, (v[1] & kNibbles) | ((v[3] & kNibbles) << 4));
+    store_word(sb + kQ6KHigh + 32 * j + 4 * r, ((v[0] >> 4) & kTwoBits) | (((v[1] >> 4) & kTwoBits) << 2) |
+                                                   (((v[2] >> 4) & kTwoBits) << 4) | (((v[3] >> 4) & kTwoBits) << 6));
+  }
+}
+void group_to_levels(const uint8_t* sb, int r, uint8_t* q) {
+  for (int j = 0; j < 16; ++j) {
+    const uint32_t lo0 = load_word(sb + kQ6KLow + 64 * j + 4 * r);
+    const uint32_t lo1 = load_word(sb + kQ6KLow + 64 * j + 32 + 4 * r);
+    const uint32_t hi = load_word(sb + kQ6KHigh + 32 * j + 4 * r);
+    const uint32_t v[4] = {(lo0 & kNibbles) | ((hi & kTwoBits) << 4), (lo1 & kNibbles) | (((hi >> 2) & kTwoBits) << 4),
+                           ((lo0 >> 4) & kNibbles) | (((hi >> 4) & kTwoBits) << 4),
+                           ((lo1 >> 4) & kNibbles) | (((hi >> 6) & kTwoBits) << 4)};
+    std::memcpy(q + 16 * j, v, 16);
+  }
 }
 
 inline int group_level(const uint8_t* sb, int r, int i) {
@@ -62,38 +113,30 @@ size_t group_bytes_q6_k(int64_t k) {
 
 void pack_q6_k(int64_t k, const uint8_t* rows, size_t row_bytes, uint8_t* group) {
   const int64_t nb = super_blocks("x8 Q6_K pack", k);
-  std::memset(group, 0, nb * kQ6KSuperBytes);  // the levels are or-ed in bit field by bit field
+  uint8_t levels[kQK_K];
   for (int64_t b = 0; b < nb; ++b) {
     uint8_t* sb = group + b * kQ6KSuperBytes;
     for (int r = 0; r < 8; ++r) {
       const auto& x = reinterpret_cast<const BlockQ6_K*>(rows + r * row_bytes)[b];
       std::memcpy(sb + kQ6KD + 2 * r, &x.d, 2);
       for (int j = 0; j < 16; ++j) sb[scale_offset(r, j)] = static_cast<uint8_t>(x.scales[j]);
-      for (int i = 0; i < kQK_K; ++i) {
-        const Q6Place s = gguf_place(i);
-        const GroupPlace g = group_place(r, i);
-        sb[g.low] |= static_cast<uint8_t>(((x.ql[s.ql] >> s.ql_shift) & 0xF) << g.low_shift);
-        sb[g.high] |= static_cast<uint8_t>(((x.qh[s.qh] >> s.qh_shift) & 3) << g.high_shift);
-      }
+      gguf_to_levels(x, levels);
+      levels_to_group(levels, r, sb);
     }
   }
 }
 
 void unpack_q6_k(int64_t k, const uint8_t* group, uint8_t* rows, size_t row_bytes) {
   const int64_t nb = super_blocks("x8 Q6_K unpack", k);
+  uint8_t levels[kQK_K];
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* sb = group + b * kQ6KSuperBytes;
     for (int r = 0; r < 8; ++r) {
       auto& x = reinterpret_cast<BlockQ6_K*>(rows + r * row_bytes)[b];
-      std::memset(&x, 0, sizeof x);
       std::memcpy(&x.d, sb + kQ6KD + 2 * r, 2);
       for (int j = 0; j < 16; ++j) x.scales[j] = static_cast<int8_t>(sb[scale_offset(r, j)]);
-      for (int i = 0; i < kQK_K; ++i) {
-        const int q = group_level(sb, r, i);
-        const Q6Place s = gguf_place(i);
-        x.ql[s.ql] |= static_cast<uint8_t>((q & 0xF) << s.ql_shift);
-        x.qh[s.qh] |= static_cast<uint8_t>((q >> 4) << s.qh_shift);
-      }
+      group_to_levels(sb, r, levels);
+      levels_to_gguf(levels, x);
     }
   }
 }
