@@ -29,6 +29,7 @@
 namespace {
 
 struct Options {
+  bool no_repack = false;
   std::string model;
   int64_t prompt = 512, generate = 128;
   int repetitions = 3, threads = 0;
@@ -74,7 +75,10 @@ double weight_bytes_per_token(const flame::LlamaWeights& w) {
 int run_bench(const Options& o) {
   flame::cli::apply_threads(o.threads);
   const size_t rss_start = flame::resident_bytes();
-  auto model = flame::cli::load_model(o.model);
+  const auto load_start = std::chrono::steady_clock::now();
+  auto model = flame::cli::load_model(o.model, !o.no_repack);
+  const double load_seconds = seconds(load_start);
+  const flame::RepackSummary repack = model.repack;
   const double weight_bytes = weight_bytes_per_token(model.weights);
   const int64_t context = o.depth + std::max<int64_t>(o.prompt, o.generate) + 1;
   flame::InferenceSession session(std::move(model.weights), context, flame::cli::kv_dtype(o.kv_type));
@@ -152,6 +156,9 @@ int run_bench(const Options& o) {
           {"cpu_view_tok_s_median", tgc.median},
           {"runs", tg}}},
         {"weight_bytes_per_token", weight_bytes},
+        {"weights_layout", repack.describe()},
+        {"repacked_matrices", repack.matrices},
+        {"load_seconds", load_seconds},
         {"depth", o.depth},
         {"kv_type", o.kv_type},
         {"kv_cache_bytes", session.kv_cache_bytes()},
@@ -166,6 +173,7 @@ int run_bench(const Options& o) {
   fmt::print("model: {}\n{}\nthreads: {}  repetitions: {}  kv cache: {} ({})  depth: {}\n", o.model,
              session.config().summary(), threads, o.repetitions, o.kv_type,
              flame::human_bytes(session.kv_cache_bytes()), o.depth);
+  fmt::print("weights in memory: {}; load {:.2f} s\n", repack.describe(), load_seconds);
   fmt::print("| test   |        tok/s |\n|--------|--------------|\n");
   if (o.prompt > 0) fmt::print("| pp{:<4} | {:7.2f} ± {:5.2f} |\n", o.prompt, pps.mean, pps.sd);
   if (o.generate > 0) fmt::print("| tg{:<4} | {:7.2f} ± {:5.2f} |\n", o.generate, tgs.mean, tgs.sd);
@@ -202,6 +210,7 @@ flame::cli::Registration reg{
           ->capture_default_str();
       flame::cli::add_kv_type_option(app, o->kv_type);
       flame::cli::add_threads_option(app, o->threads);
+      flame::cli::add_repack_option(app, o->no_repack);
       return [o] { return run_bench(*o); };
     }};
 

@@ -56,6 +56,7 @@ ReadResult read_line(std::string& line) {
 }
 
 struct Options {
+  bool no_repack = false;
   std::string model, system, chat_template, date;
   bool has_system = false;
   int64_t max_tokens = 1024, context = 0, seed = -1;
@@ -66,7 +67,7 @@ struct Options {
 
 int run_chat(Options o) {
   flame::cli::apply_threads(o.threads);
-  auto model = flame::cli::load_model(o.model);
+  auto model = flame::cli::load_model(o.model, !o.no_repack);
   const auto tok = flame::tokenizer::Tokenizer::from_gguf(model.reader);
   const auto kind = o.chat_template.empty() ? flame::tokenizer::detect_chat_template(tok.spec().chat_template)
                                             : flame::tokenizer::chat_template_from_name(o.chat_template);
@@ -144,6 +145,7 @@ flame::cli::Registration reg{
       app.add_option("--seed", o->seed, "Sampling seed (default: random, printed)");
       flame::cli::add_kv_type_option(app, o->kv_type);
       flame::cli::add_threads_option(app, o->threads);
+      flame::cli::add_repack_option(app, o->no_repack);
       return [o] { return run_chat(*o); };
     }};
 

@@ -12,6 +12,7 @@
 namespace {
 
 struct Options {
+  bool no_repack = false;
   std::string model, tokens, kv_type = "f32";
   bool all = false;
   int threads = 0;
@@ -25,7 +26,7 @@ void print_row(std::FILE* out, const float* row, int64_t n) {
 
 int run_logits(const Options& o) {
   flame::cli::apply_threads(o.threads);
-  auto model = flame::cli::load_model(o.model);
+  auto model = flame::cli::load_model(o.model, !o.no_repack);
   const auto tokens = flame::cli::parse_token_list(o.tokens);
   flame::InferenceSession session(std::move(model.weights), 0, flame::cli::kv_dtype(o.kv_type));
   const flame::Tensor& logits = session.forward(tokens.data(), static_cast<int64_t>(tokens.size()), 0, o.all);
@@ -51,6 +52,7 @@ flame::cli::Registration reg{"logits", "Print the logits of the last (or every) 
                                app.add_flag("--all", o->all, "Every position's logits (an array of arrays)");
                                flame::cli::add_kv_type_option(app, o->kv_type);
                                flame::cli::add_threads_option(app, o->threads);
+                               flame::cli::add_repack_option(app, o->no_repack);
                                return [o] { return run_logits(*o); };
                              }};
 

@@ -17,6 +17,7 @@
 namespace {
 
 struct Options {
+  bool no_repack = false;
   std::string model, text_file, tokens_file, tokenizer, kl_base, kv_type = "f32";
   int64_t ctx = 512, chunks = 0;
   int32_t bos = -2;  // -2: the tokenizer's BOS (text input) / none (ids input); -1: none
@@ -50,7 +51,7 @@ std::vector<int32_t> read_token_ids(const std::string& path) {
 int run_perplexity(const Options& o) {
   if (o.text_file.empty() == o.tokens_file.empty())
     throw flame::ArgumentError("perplexity", "give exactly one of -f FILE (text) or --tokens-file FILE (ids)");
-  auto model = flame::cli::load_model(o.model);
+  auto model = flame::cli::load_model(o.model, !o.no_repack);
   std::vector<int32_t> tokens;
   int32_t bos = o.bos == -2 ? -1 : o.bos;
   if (!o.text_file.empty()) {
@@ -75,7 +76,7 @@ int run_perplexity(const Options& o) {
   flame::InferenceSession session(std::move(model.weights), context, flame::cli::kv_dtype(o.kv_type));
   std::unique_ptr<flame::InferenceSession> base;
   if (!o.kl_base.empty()) {
-    auto b = flame::cli::load_model(o.kl_base);
+    auto b = flame::cli::load_model(o.kl_base, !o.no_repack);
     base = std::make_unique<flame::InferenceSession>(std::move(b.weights), context);
   }
   const int64_t windows = o.chunks > 0 ? std::min<int64_t>(o.chunks, tokens.size() / context) : tokens.size() / context;
@@ -120,6 +121,7 @@ flame::cli::Registration reg{
       app.add_flag("--json", o->json, "JSON output");
       flame::cli::add_kv_type_option(app, o->kv_type);  // the --kl-base model keeps an F32 cache
       flame::cli::add_threads_option(app, o->threads);
+      flame::cli::add_repack_option(app, o->no_repack);
       return [o] {
         flame::cli::apply_threads(o->threads);
         return run_perplexity(*o);

@@ -28,6 +28,7 @@ void on_sigint(int) {
 }
 
 struct Options {
+  bool no_repack = false;
   std::string model, tokens, prompt, system;
   bool chat = false, special = false, has_system = false;
   int64_t max_tokens = 128;
@@ -46,7 +47,7 @@ int run_run(Options o) {
   if (!o.prompt.empty() || o.chat) {
     if (o.prompt.empty()) throw flame::ArgumentError("run", "--chat needs -p TEXT");
   }
-  auto model = flame::cli::load_model(o.model);
+  auto model = flame::cli::load_model(o.model, !o.no_repack);
   std::optional<flame::tokenizer::Tokenizer> tok;
   std::vector<int32_t> prompt;
   if (!o.prompt.empty()) {
@@ -134,6 +135,7 @@ flame::cli::Registration reg{
       app.add_flag("--stream", o->stream, "Print ids to stderr as they are generated");
       flame::cli::add_kv_type_option(app, o->kv_type);
       flame::cli::add_threads_option(app, o->threads);
+      flame::cli::add_repack_option(app, o->no_repack);
       return [o] { return run_run(*o); };
     }};
 

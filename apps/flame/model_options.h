@@ -9,7 +9,9 @@
 #include <CLI/CLI.hpp>
 
 #include "flame/core/error.h"
+#include "flame/core/thread_pool.h"
 #include "flame/io/gguf.h"
+#include "flame/model/repack.h"
 #include "flame/model/weights.h"
 
 namespace flame::cli {
@@ -45,7 +47,15 @@ inline std::vector<int32_t> parse_token_list(const std::string& text) {
 struct LoadedModel {
   gguf::Reader reader;
   LlamaWeights weights;
+  RepackSummary repack;  // how the weights were laid out in memory at load
 };
+
+// `--no-repack`: keep the weights as stored instead of repacking them for faster decode (the env
+// FLAME_REPACK=0 does the same; repacking is on by default on CPUs with AVX2).
+inline void add_repack_option(CLI::App& app, bool& no_repack) {
+  app.add_flag("--no-repack", no_repack,
+               "Keep weights as stored (no interleaved repacking at load; also env FLAME_REPACK=0)");
+}
 
 // `--kv-type f32|f16`: the KV cache element type (f16 halves its bytes; see docs/benchmarks.md).
 inline void add_kv_type_option(CLI::App& app, std::string& kv_type) {
@@ -59,10 +69,14 @@ inline DType kv_dtype(const std::string& kv_type) {
   throw ArgumentError("--kv-type", fmt::format("\"{}\" is not f32 or f16", kv_type));
 }
 
-inline LoadedModel load_model(const std::string& path) {
+// Opens the GGUF and, when `repack` and repack_enabled(), repacks the weights (model/repack.h) over
+// the global pool (call apply_threads first).
+inline LoadedModel load_model(const std::string& path, bool repack = true) {
   auto reader = gguf::Reader::open(path);
   LlamaWeights weights = LlamaWeights::from_gguf(reader);
-  return {std::move(reader), std::move(weights)};
+  RepackSummary summary;
+  if (repack && repack_enabled()) summary = repack_for_inference(weights, reader.file().get(), ThreadPool::global());
+  return {std::move(reader), std::move(weights), summary};
 }
 
 }  // namespace flame::cli

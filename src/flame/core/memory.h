@@ -42,6 +42,14 @@ public:
   const std::string& path() const { return path_; }
   // Hint that [offset, offset+bytes) will be read soon / sequentially.
   void advise_willneed(size_t offset, size_t bytes) const;
+  // Drops the resident pages wholly inside [offset, offset+bytes) from this process (the data stays
+  // readable: a later touch reads it back from the page cache). For bytes kept in another form.
+  void advise_dontneed(size_t offset, size_t bytes) const;
+  // Whether [p, p+bytes) lies inside the mapping.
+  bool contains(const void* p, size_t bytes) const {
+    const auto* b = static_cast<const uint8_t*>(p);
+    return data_ && b >= data_ && bytes <= size_ && b - data_ <= static_cast<ptrdiff_t>(size_ - bytes);
+  }
 
 private:
   MappedFile(std::string path, const uint8_t* data, size_t size) : path_(std::move(path)), data_(data), size_(size) {}

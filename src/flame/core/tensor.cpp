@@ -69,6 +69,7 @@ size_t Tensor::nbytes() const { return static_cast<size_t>(rows()) * row_bytes()
 Tensor Tensor::reshape(Shape shape) const {
   Tensor t = *this;
   t.shape_ = std::move(shape);
+  t.layout_.reset();  // a layout describes one shape
   check_shape(dtype_, t.shape_, "Tensor::reshape");
   if (t.numel() != numel())
     throw ArgumentError("Tensor::reshape", fmt::format("cannot reshape {} into {}", shape_str(shape_), shape_str(t.shape_)));
@@ -80,6 +81,7 @@ Tensor Tensor::slice_rows(int64_t begin, int64_t end) const {
     throw ArgumentError("Tensor::slice_rows", fmt::format("rows [{}, {}) out of range for {}", begin, end, shape_str(shape_)));
   Tensor t = *this;
   t.shape_ = {end - begin, cols()};
+  t.layout_.reset();
   t.data_ = static_cast<uint8_t*>(data_) + static_cast<size_t>(begin) * row_bytes();
   t.owns_ = false;
   return t;

@@ -6,6 +6,7 @@
 //   Tensor x = Tensor::empty(DType::F32, {seq, dim});   // owning, zeroed, 64-byte aligned
 //   float* row = x.row<float>(3);
 //   Tensor w = Tensor::view(DType::Q4_K, {2048, 8192}, ptr, mapped_file);  // borrows mmap'd bytes
+//   w.set_layout(packed);   // an alternative arrangement of the same values (kernels decide; see below)
 //
 // GGUF lists dimensions innermost first; the GGUF reader reverses them into this order, so a GGUF
 // tensor with ne = [2048, 128256] becomes shape {128256, 2048}: 128256 rows of 2048 elements.
@@ -21,6 +22,15 @@
 namespace flame {
 
 using Shape = std::vector<int64_t>;
+
+// An alternative in-memory arrangement of a tensor's values that some kernels read instead of the
+// row-major bytes (e.g. the interleaved 8-row decode layout, kernels/quant_x8_tensor.h). Opaque to
+// core: kernels derive from it and look for their own type. Shared by copies of the Tensor, dropped
+// by reshape/slice_rows/clone (the arrangement describes this exact shape), never serialized.
+class TensorLayout {
+public:
+  virtual ~TensorLayout() = default;
+};
 
 std::string shape_str(const Shape& shape);
 
@@ -76,12 +86,17 @@ public:
 
   const std::shared_ptr<const void>& owner() const { return owner_; }
 
+  // The alternative layout of the same values, or null. data() stays valid and holds the values.
+  const std::shared_ptr<const TensorLayout>& layout() const { return layout_; }
+  void set_layout(std::shared_ptr<const TensorLayout> layout) { layout_ = std::move(layout); }
+
 private:
   DType dtype_ = DType::F32;
   Shape shape_;
   void* data_ = nullptr;
   std::shared_ptr<const void> owner_;
   bool owns_ = false;
+  std::shared_ptr<const TensorLayout> layout_;
 };
 
 }  // namespace flame

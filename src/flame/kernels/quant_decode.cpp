@@ -6,7 +6,8 @@
 // counter costs well under 1%. 256 rows beat 64 on a quiet machine (Q4_0 and Q4_K_M decode +5-10%,
 // Q8_0 back to the static split's speed; docs/benchmarks.md): longer runs of consecutive rows keep
 // the hardware prefetcher streaming. Within a chunk, kernels with a 4-row variant read each activation block
-// once for 4 weight rows.
+// once for 4 weight rows. Weights packed at load into the interleaved 8-row layout (quant_x8_tensor.h)
+// are read only in that form, a group of 8 rows per kernel call; chunks are whole groups (256 = 32 x 8).
 #include "flame/kernels/quant_decode.h"
 
 #include <algorithm>
@@ -18,11 +19,14 @@
 #include "flame/core/cpu.h"
 #include "flame/core/error.h"
 #include "flame/kernels/quant_blocks.h"
+#include "flame/kernels/quant_x8.h"
+#include "flame/kernels/quant_x8_tensor.h"
 
 namespace flame::detail {
 namespace {
 
 constexpr int64_t kChunkRows = 256;
+static_assert(kChunkRows % quant::x8::kRows == 0, "x8 chunks must be whole groups");
 constexpr int kMaxActTypes = 2;  // Q8_0 and Q8_K
 
 struct Segment {
@@ -34,6 +38,8 @@ struct Segment {
   const uint8_t* act;  // m quantized rows of act_row_bytes
   size_t act_row_bytes;
   int64_t first_chunk, chunks;
+  const X8Weight* x8;               // the interleaved form, read instead of w when set
+  quant::x8::GroupDotFn group_dot;  // its kernel
 };
 
 // Grow-only scratch for the quantized activations, one per calling thread.
@@ -63,7 +69,20 @@ quant::QuantizeFn activation_quantizer(DType act_type) {
   return quant::kernels(act_type).quantize;
 }
 
+// Rows [begin, end) from the x8 groups; begin and end are multiples of 8 (n is, and chunks are).
+void run_groups(const Segment& s, int64_t m, int64_t k, int64_t begin, int64_t end) {
+  float out[quant::x8::kRows];
+  for (int64_t g = begin / 8; g < end / 8; ++g) {
+    const uint8_t* group = s.x8->group(g);
+    for (int64_t i = 0; i < m; ++i) {
+      s.group_dot(k, group, s.act + i * s.act_row_bytes, out);
+      std::copy(out, out + 8, s.y + i * s.n + 8 * g);
+    }
+  }
+}
+
 void run_rows(const Segment& s, int64_t m, int64_t k, int64_t begin, int64_t end) {
+  if (s.x8) return run_groups(s, m, k, begin, end);
   int64_t r = begin;
   if (const quant::Dot4Fn dot4 = quant::dot4_kernel(s.kern->type)) {
     float out[4];
@@ -124,8 +143,10 @@ void matmul_quant_decode(const QuantProduct* products, size_t count, const float
     const int a = static_cast<int>(std::find(act_types, act_types + n_act, kern.act_type) - act_types);
     const int64_t n = wt.dim(0);
     const int64_t chunks = (n + kChunkRows - 1) / kChunkRows;
+    const X8Weight* x8 = x8_weight(wt);
     segments.push_back({&kern, static_cast<const uint8_t*>(wt.data()), wt.row_bytes(), n, products[p].y,
-                        scratch.data() + act_offset[a], row_bytes(kern.act_type, k), total_chunks, chunks});
+                        scratch.data() + act_offset[a], row_bytes(kern.act_type, k), total_chunks, chunks, x8,
+                        x8 ? quant::x8::group_dot(wt.dtype()) : nullptr});
     total_chunks += chunks;
   }
 

@@ -2,6 +2,7 @@
 // The AVX2 kernels are in quant_gemm_avx2.cpp.
 #include "flame/kernels/quant_gemm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "flame/core/error.h"
 #include "flame/core/half.h"
 #include "flame/kernels/quant_blocks.h"
+#include "flame/kernels/quant_x8_tensor.h"
 
 namespace flame {
 namespace quant_gemm_detail {
@@ -179,6 +181,23 @@ void run_gemm(const Tensor& weight, const float* x, float* y, int64_t m, ThreadP
   const int64_t panel = quant_gemm_detail::kPanelRows;
   const quant_gemm_detail::GemmRowsFn fn =
       avx2 ? quant_gemm_detail::gemm_rows_avx2 : quant_gemm_detail::gemm_rows_scalar;
+  if (const X8Weight* x8 = x8_weight(weight)) {
+    // Weights kept only in the x8 layout (the GGUF pages were released at load): each thread unpacks
+    // kUnpackGroups groups at a time into its own scratch rows and runs the GEMM on those.
+    constexpr int64_t kUnpackGroups = 8;
+    pool.parallel_for(
+        n,
+        [&](int64_t begin, int64_t end) {
+          thread_local std::vector<uint8_t> scratch;
+          for (int64_t r0 = begin; r0 < end; r0 += kUnpackGroups * panel) {
+            const int64_t rows = std::min(kUnpackGroups * panel, end - r0);
+            const uint8_t* unpacked = unpack_x8_rows(*x8, r0 / panel, rows / panel, scratch);
+            fn(type, unpacked, w_row_bytes, act, y + r0, n, 0, rows);
+          }
+        },
+        panel);
+    return;
+  }
   pool.parallel_for(
       n, [&](int64_t begin, int64_t end) { fn(type, w, w_row_bytes, act, y, n, begin, end); }, panel);
 }

@@ -26,8 +26,14 @@ struct TypeFns {
 
 const TypeFns* find(DType type) {
   switch (type) {
-    // One case per implemented type, e.g.
-    //   case DType::Q4_0: { static const TypeFns f = FLAME_X8_FNS(q4_0); return &f; }
+    case DType::Q4_0: {
+      static const TypeFns f = FLAME_X8_FNS(q4_0);
+      return &f;
+    }
+    case DType::Q8_0: {
+      static const TypeFns f = FLAME_X8_FNS(q8_0);
+      return &f;
+    }
     case DType::Q4_K: {
       static const TypeFns f = FLAME_X8_FNS(q4_k);
       return &f;
