@@ -12,9 +12,13 @@
 #include "flame/core/cpu.h"
 #include "flame/core/error.h"
 #include "flame/core/half.h"
+#include "flame/core/tensor.h"
+#include "flame/core/thread_pool.h"
+#include "flame/kernels/matmul.h"
 #include "flame/kernels/quant.h"
 #include "flame/kernels/quant_blocks.h"
 #include "flame/kernels/quant_x8.h"
+#include "flame/kernels/quant_x8_tensor.h"
 #include "support/test_support.h"
 
 namespace flame {
@@ -176,6 +180,33 @@ TEST(QuantX8KQuant, GroupDotMatchesDequantizedDoubleProduct) {
         EXPECT_NEAR(out[r], want, 1e-5 * mag) << dtype_name(t) << " k=" << k << " row " << r;
       }
     }
+}
+
+// Through matmul (x8-legacy's wiring): a Q4_K/Q6_K weight carrying the x8 layout gives exactly the
+// results of the same weight without it, in decode (m < 8: group kernels vs per-row dots, which are
+// bit-identical) and in the prompt GEMM (m = 64: groups unpacked back to the same GGUF bytes), for
+// any thread count. So decode output does not change when packing is on.
+TEST(QuantX8KQuant, PackedWeightMatmulEqualsUnpackedExactly) {
+  const int64_t n = 72, k = 1024;
+  for (DType t : kTypes) {
+    Tensor plain = Tensor::empty(t, {n, k});
+    const auto f = gaussian(n * k, 5, 0.05f);
+    for (int64_t r = 0; r < n; ++r) quantize_row(t, f.data() + r * k, plain.row<void>(r), k);
+    ThreadPool one(1);
+    Tensor packed = plain;
+    packed.set_layout(pack_x8(plain, one));
+    ASSERT_NE(x8_weight(packed), nullptr) << dtype_name(t);
+    for (int threads : {1, 2, 3}) {
+      ThreadPool pool(threads);
+      for (int64_t m : {1, 2, 5, 7, 64}) {
+        const auto x = gaussian(m * k, 20 + static_cast<uint32_t>(m));
+        std::vector<float> a(m * n), b(m * n);
+        matmul(plain, x.data(), a.data(), m, pool);
+        matmul(packed, x.data(), b.data(), m, pool);
+        EXPECT_EQ(a, b) << dtype_name(t) << " m=" << m << " threads=" << threads;
+      }
+    }
+  }
 }
 
 TEST(QuantX8KQuant, ForceScalarSelectsTheScalarTwin) {
