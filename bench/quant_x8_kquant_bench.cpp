@@ -6,6 +6,7 @@
 //       --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -29,11 +30,13 @@ void BM_QuantX8KDot(benchmark::State& state) {
     return;
   }
   const auto& kern = quant::kernels(type);
-  const int64_t rows = 64, k = 4096;
+  // 64 rows (in L2), or 16384 (55-67 MB, from memory: 64 quantized rows repeated).
+  const int64_t rows = state.range(2), k = 4096, distinct = 64;
   const size_t rb = row_bytes(type, k);
   std::vector<uint8_t> w(rows * rb), a(row_bytes(kern.act_type, k));
-  const auto wf = bench::gaussian(rows * k, 1), af = bench::gaussian(k, 2);
-  for (int64_t r = 0; r < rows; ++r) quantize_row(type, wf.data() + r * k, w.data() + r * rb, k);
+  const auto wf = bench::gaussian(distinct * k, 1), af = bench::gaussian(k, 2);
+  for (int64_t r = 0; r < distinct; ++r) quantize_row(type, wf.data() + r * k, w.data() + r * rb, k);
+  for (int64_t r = distinct; r < rows; ++r) std::memcpy(w.data() + r * rb, w.data() + (r % distinct) * rb, rb);
   quantize_row(kern.act_type, af.data(), a.data(), k);
   const size_t gb = quant::x8::group_bytes(type, k);
   std::vector<uint8_t> groups(rows / 8 * gb);
@@ -53,7 +56,7 @@ void BM_QuantX8KDot(benchmark::State& state) {
   }
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(w.size()));
   static const char* const names[] = {"per-row avx2", "x8 avx2", "x8 scalar"};
-  state.SetLabel(std::string(dtype_name(type)) + " " + names[variant]);
+  state.SetLabel(std::string(dtype_name(type)) + " " + names[variant] + (rows > distinct ? " from memory" : ""));
 }
 
 // Load-time packing and the prompt path's unpacking (x8-legacy unpacks groups to GGUF rows for the
@@ -83,7 +86,9 @@ void BM_QuantX8KRepack(benchmark::State& state) {
 
 void x8k_args(benchmark::internal::Benchmark* b) {
   for (DType t : {DType::Q4_K, DType::Q6_K})
-    for (int v : {kPerRowAvx2, kGroupAvx2, kGroupScalar}) b->Args({static_cast<int64_t>(t), v});
+    for (int v : {kPerRowAvx2, kGroupAvx2, kGroupScalar}) b->Args({static_cast<int64_t>(t), v, 64});
+  for (DType t : {DType::Q4_K, DType::Q6_K})
+    for (int v : {kPerRowAvx2, kGroupAvx2}) b->Args({static_cast<int64_t>(t), v, 16384});
 }
 
 BENCHMARK(BM_QuantX8KDot)->Apply(x8k_args);

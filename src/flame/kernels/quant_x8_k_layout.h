@@ -22,12 +22,15 @@ constexpr size_t kQ4KLevels = 160;
 constexpr size_t kQ4KSuperBytes = kQ4KLevels + 8 * kQK_K / 2;  // 1184 = 8 * 144 + 32
 static_assert(kQ4KSuperBytes == 1184);
 
-// Q6_K: d[8] (fp16), scales[8 pairs][8 rows][2] (int8), low nibbles, high 2-bit fields.
+// Q6_K: d[8] (fp16), scales[8 pairs][8 rows][2] (int8), then per 16-element sub-block j 96 bytes at
+// kQ6KLevels + 96j: two vectors of low nibbles and one of high 2-bit fields, in reading order (one
+// forward stream through memory; split low/high regions ran at a third of the speed from DRAM).
 constexpr size_t kQ6KD = 0;
 constexpr size_t kQ6KScales = 16;
-constexpr size_t kQ6KLow = 144;
-constexpr size_t kQ6KHigh = kQ6KLow + 8 * kQK_K / 2;         // 1168
-constexpr size_t kQ6KSuperBytes = kQ6KHigh + 8 * kQK_K / 4;  // 1680 = 8 * 210
+constexpr size_t kQ6KLevels = 144;
+constexpr size_t kQ6KSubBytes = 96;
+constexpr size_t kQ6KHighInSub = 64;
+constexpr size_t kQ6KSuperBytes = kQ6KLevels + 16 * kQ6KSubBytes;  // 1680 = 8 * 210
 static_assert(kQ6KSuperBytes == 8 * sizeof(BlockQ6_K));
 
 // Throws unless k is a positive multiple of the 256-element super-block.

@@ -29,8 +29,9 @@ inline __m256i broadcast4(const void* p) {
 // Lane r: sum over the 16 int16 pair sums of sub-block j's 4 steps, times scale_j of row r.
 inline __m256i sub_block_sum(const uint8_t* sb, int j, const int8_t* a, __m256i scale) {
   const __m256i nibble = _mm256_set1_epi8(0x0F), top2 = _mm256_set1_epi8(0x30);
-  const __m256i ql0 = load_si256(sb + kQ6KLow + 64 * j), ql1 = load_si256(sb + kQ6KLow + 64 * j + 32);
-  const __m256i qh = load_si256(sb + kQ6KHigh + 32 * j);
+  const __m256i ql0 = load_si256(sb + kQ6KLevels + kQ6KSubBytes * j),
+                ql1 = load_si256(sb + kQ6KLevels + kQ6KSubBytes * j + 32);
+  const __m256i qh = load_si256(sb + kQ6KLevels + kQ6KSubBytes * j + kQ6KHighInSub);
   const __m256i v0 = _mm256_or_si256(_mm256_and_si256(ql0, nibble), _mm256_and_si256(_mm256_slli_epi16(qh, 4), top2));
   const __m256i v1 = _mm256_or_si256(_mm256_and_si256(ql1, nibble), _mm256_and_si256(_mm256_slli_epi16(qh, 2), top2));
   const __m256i v2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), nibble), _mm256_and_si256(qh, top2));
