@@ -254,6 +254,14 @@ TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesMha) {
 TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesLongSequence) {
   check_attention(1, 70, 2, 1, 2, 40);
 }
+// head_dim a multiple of 16 takes the AVX2 tile path (where present): partial 6-row tiles, a
+// partial 16-key panel, GQA and MHA.
+TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesTiledHeadDim16) {
+  check_attention(2, 19, 4, 2, 16, 60);
+}
+TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesTiledHeadDim32) {
+  check_attention(1, 13, 2, 2, 32, 70);
+}
 
 TEST(TrainKernels, SwigluBackwardMatchesFiniteDifferences) {
   const int64_t n = 301;
