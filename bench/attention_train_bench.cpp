@@ -1,7 +1,8 @@
 // Training attention alone (kernels/attention_train.h), forward and backward, on config B's head
 // shape (8 heads of head_dim 32, 4 KV heads) and config C's (head_dim 64), seq 256, on a private
 // 1-thread pool (what each thread does in batch-parallel training), so CPU time is the whole cost
-// even on a shared machine. First arg: 0 = the portable sgemm-block path, 1 = the AVX2 tile path;
+// even on a shared machine. First arg: 0 = the portable sgemm-block path, 1 = the AVX2 tile path
+// (backward given the forward output, as in training), 2 = AVX2 backward without it;
 // second: sequences per call (1: everything stays in cache; 8: the saved probabilities, 16 MiB,
 // come from memory as in a training step). GFLOPs counts the causal work actually needed
 // (T (T + 1) / 2 query-key pairs, 2 products forward, 4 backward).
@@ -59,23 +60,27 @@ void BM_AttentionTrainForward(benchmark::State& state, int64_t hd) {
 }
 
 void BM_AttentionTrainBackward(benchmark::State& state, int64_t hd) {
-  const bool tiled = state.range(0) == 1;
+  const bool tiled = state.range(0) >= 1, given_out = state.range(0) == 1;
   if (tiled && !cpu().has_avx2_fma()) return state.SkipWithError("no AVX2/FMA");
   AttentionCase c(state.range(1), hd);
   auto fwd = tiled ? avx2::attention_forward : sgemm_blocks::attention_forward;
-  auto bwd = tiled ? avx2::attention_backward : sgemm_blocks::attention_backward;
-  fwd(c.q.data(), c.k.data(), c.v.data(), c.out.data(), c.probs.data(), c.B, c.T, c.H, c.KVH, c.hd, one_thread());
-  for (auto _ : state)
-    bwd(c.dout.data(), c.q.data(), c.k.data(), c.v.data(), c.probs.data(), c.dq.data(), c.dk.data(), c.dv.data(), c.B,
-        c.T, c.H, c.KVH, c.hd, one_thread());
+  for (auto _ : state) {
+    if (tiled)
+      avx2::attention_backward(c.dout.data(), c.q.data(), c.k.data(), c.v.data(), given_out ? c.out.data() : nullptr,
+                               c.probs.data(),
+                               c.dq.data(), c.dk.data(), c.dv.data(), c.B, c.T, c.H, c.KVH, c.hd, one_thread());
+    else
+      sgemm_blocks::attention_backward(c.dout.data(), c.q.data(), c.k.data(), c.v.data(), c.probs.data(), c.dq.data(),
+                                       c.dk.data(), c.dv.data(), c.B, c.T, c.H, c.KVH, c.hd, one_thread());
+  }
   set_counters(state, 4 * c.product_flops());
-  state.SetLabel(tiled ? "avx2 tiles" : "sgemm blocks");
+  state.SetLabel(!tiled ? "sgemm blocks" : given_out ? "avx2 tiles" : "avx2 tiles, no forward output");
 }
 
 BENCHMARK_CAPTURE(BM_AttentionTrainForward, B_hd32, 32)->ArgsProduct({{0, 1}, {1, 8}})->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_AttentionTrainBackward, B_hd32, 32)->ArgsProduct({{0, 1}, {1, 8}})->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_AttentionTrainBackward, B_hd32, 32)->ArgsProduct({{0, 1, 2}, {1, 8}})->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_AttentionTrainForward, C_hd64, 64)->ArgsProduct({{0, 1}, {1, 8}})->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_AttentionTrainBackward, C_hd64, 64)->ArgsProduct({{0, 1}, {1, 8}})->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_AttentionTrainBackward, C_hd64, 64)->ArgsProduct({{0, 1, 2}, {1, 8}})->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace flame

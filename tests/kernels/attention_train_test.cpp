@@ -49,8 +49,12 @@ struct Inputs {
   std::vector<float> q, k, v, dout;
 };
 
-template <class Fwd, class Bwd>
-Result run(const Shape& s, const Inputs& in, ThreadPool& pool, Fwd fwd, Bwd bwd) {
+using Forward = void (*)(const float*, const float*, const float*, float*, float*, int64_t, int64_t, int64_t, int64_t,
+                        int64_t, ThreadPool&);
+
+// Forward, then `backward(result)` on the saved probabilities.
+template <class Backward>
+Result run(const Shape& s, const Inputs& in, Forward fwd, Backward backward, ThreadPool& pool) {
   Result r;
   r.out.assign(in.q.size(), 0.0f);
   r.probs.assign(s.B * s.H * s.T * s.T, 0.0f);
@@ -58,16 +62,22 @@ Result run(const Shape& s, const Inputs& in, ThreadPool& pool, Fwd fwd, Bwd bwd)
   r.dk.assign(in.k.size(), 7.0f);  // overwritten, not accumulated into
   r.dv.assign(in.v.size(), 7.0f);
   fwd(in.q.data(), in.k.data(), in.v.data(), r.out.data(), r.probs.data(), s.B, s.T, s.H, s.KVH, s.hd, pool);
-  bwd(in.dout.data(), in.q.data(), in.k.data(), in.v.data(), r.probs.data(), r.dq.data(), r.dk.data(), r.dv.data(),
-      s.B, s.T, s.H, s.KVH, s.hd, pool);
+  backward(r);
   return r;
 }
 
-Result run_avx2(const Shape& s, const Inputs& in, ThreadPool& pool) {
-  return run(s, in, pool, avx2::attention_forward, avx2::attention_backward);
+// with_out: the backward gets the forward output (row sums fused into the dP tiles).
+Result run_avx2(const Shape& s, const Inputs& in, ThreadPool& pool, bool with_out = true) {
+  return run(s, in, avx2::attention_forward, [&](Result& r) {
+    avx2::attention_backward(in.dout.data(), in.q.data(), in.k.data(), in.v.data(), with_out ? r.out.data() : nullptr,
+                             r.probs.data(), r.dq.data(), r.dk.data(), r.dv.data(), s.B, s.T, s.H, s.KVH, s.hd, pool);
+  }, pool);
 }
 Result run_sgemm(const Shape& s, const Inputs& in, ThreadPool& pool) {
-  return run(s, in, pool, sgemm_blocks::attention_forward, sgemm_blocks::attention_backward);
+  return run(s, in, sgemm_blocks::attention_forward, [&](Result& r) {
+    sgemm_blocks::attention_backward(in.dout.data(), in.q.data(), in.k.data(), in.v.data(), r.probs.data(),
+                                     r.dq.data(), r.dk.data(), r.dv.data(), s.B, s.T, s.H, s.KVH, s.hd, pool);
+  }, pool);
 }
 
 // Each saved row t: P[t][0..t] close to the reference path, exact zeros up to the end of t's
@@ -93,12 +103,17 @@ void expect_paths_agree(const Shape& s) {
   ASSERT_TRUE(avx2::attention_supported(s.hd));
   ThreadPool pool(2);
   const Inputs in(s);
-  const Result a = run_avx2(s, in, pool), b = run_sgemm(s, in, pool);
-  EXPECT_LT(rel_diff(a.out, b.out), 1e-5);
-  expect_probs_match(s, a.probs, b.probs);
-  EXPECT_LT(rel_diff(a.dq, b.dq), 2e-5);
-  EXPECT_LT(rel_diff(a.dk, b.dk), 2e-5);
-  EXPECT_LT(rel_diff(a.dv, b.dv), 2e-5);
+  const Result b = run_sgemm(s, in, pool);
+  for (bool with_out : {true, false}) {
+    SCOPED_TRACE(with_out ? "backward given the output" : "backward summing P dP itself");
+    const Result a = run_avx2(s, in, pool, with_out);
+    EXPECT_LT(rel_diff(a.out, b.out), 1e-5);
+    expect_probs_match(s, a.probs, b.probs);
+    EXPECT_LT(rel_diff(a.dq, b.dq), 2e-5);
+    EXPECT_LT(rel_diff(a.dk, b.dk), 2e-5);
+    EXPECT_LT(rel_diff(a.dv, b.dv), 2e-5);
+  }
+  const Result a = run_avx2(s, in, pool);
   // The sgemm backward reads the AVX2 forward's probabilities (mixed paths keep working).
   Result mixed = a;
   sgemm_blocks::attention_backward(in.dout.data(), in.q.data(), in.k.data(), in.v.data(), a.probs.data(),
@@ -125,6 +140,10 @@ TEST(AttentionTrainAvx2, SameBitsForEveryThreadCount) {
   const Inputs in(s);
   ThreadPool one(1), two(2), three(3);
   const Result a = run_avx2(s, in, one), b = run_avx2(s, in, two), c = run_avx2(s, in, three);
+  const Result d = run_avx2(s, in, one, false), e = run_avx2(s, in, three, false);
+  EXPECT_EQ(d.dq, e.dq);
+  EXPECT_EQ(d.dk, e.dk);
+  EXPECT_EQ(d.dv, e.dv);
   for (const Result* r : {&b, &c}) {
     EXPECT_EQ(r->out, a.out);
     EXPECT_EQ(r->probs, a.probs);

@@ -30,7 +30,14 @@ void attention_forward(const float* q, const float* k, const float* v, float* ou
 void attention_backward(const float* dout, const float* q, const float* k, const float* v, const float* probs,
                         float* dq, float* dk, float* dv, int64_t B, int64_t T, int64_t H, int64_t KVH, int64_t hd,
                         ThreadPool& pool) {
-  if (use_avx2(hd)) return avx2::attention_backward(dout, q, k, v, probs, dq, dk, dv, B, T, H, KVH, hd, pool);
+  if (use_avx2(hd)) return avx2::attention_backward(dout, q, k, v, nullptr, probs, dq, dk, dv, B, T, H, KVH, hd, pool);
+  sgemm_blocks::attention_backward(dout, q, k, v, probs, dq, dk, dv, B, T, H, KVH, hd, pool);
+}
+
+void attention_backward(const float* dout, const float* q, const float* k, const float* v, const float* out,
+                        const float* probs, float* dq, float* dk, float* dv, int64_t B, int64_t T, int64_t H,
+                        int64_t KVH, int64_t hd, ThreadPool& pool) {
+  if (use_avx2(hd)) return avx2::attention_backward(dout, q, k, v, out, probs, dq, dk, dv, B, T, H, KVH, hd, pool);
   sgemm_blocks::attention_backward(dout, q, k, v, probs, dq, dk, dv, B, T, H, KVH, hd, pool);
 }
 

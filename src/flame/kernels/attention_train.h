@@ -2,7 +2,7 @@
 // Causal grouped-query attention for training, forward/backward (exact, no approximation).
 //
 //   attention_forward(q, k, v, out, probs, B, T, H, KVH, hd, pool);
-//   attention_backward(dout, q, k, v, probs, dq, dk, dv, B, T, H, KVH, hd, pool);
+//   attention_backward(dout, q, k, v, out, probs, dq, dk, dv, B, T, H, KVH, hd, pool);
 //
 // Shapes: q, out, dq [B, T, H, hd]; k, v, dk, dv [B, T, KVH, hd] (query head h reads kv head
 // h / (H / KVH)); probs [B, H, T, T]. q and k already carry RoPE.
@@ -26,6 +26,11 @@ void attention_forward(const float* q, const float* k, const float* v, float* ou
 void attention_backward(const float* dout, const float* q, const float* k, const float* v, const float* probs,
                         float* dq, float* dk, float* dv, int64_t B, int64_t T, int64_t H, int64_t KVH, int64_t hd,
                         ThreadPool& pool);
+// Same, also given the forward's output `out` [B, T, H, hd]: the softmax backward's row sums
+// sum_j P dP = dout . out are then known up front and fuse into the dP tiles (faster on the AVX2 path).
+void attention_backward(const float* dout, const float* q, const float* k, const float* v, const float* out,
+                        const float* probs, float* dq, float* dk, float* dv, int64_t B, int64_t T, int64_t H,
+                        int64_t KVH, int64_t hd, ThreadPool& pool);
 
 // The two implementations behind the dispatch (tests compare them).
 namespace sgemm_blocks {
@@ -39,12 +44,13 @@ void attention_backward(const float* dout, const float* q, const float* k, const
 namespace avx2 {
 // Whether the AVX2 path handles this head_dim (a multiple of 16); the CPU check is the caller's.
 bool attention_supported(int64_t hd);
-// Work is split over (batch, kv head); results are the same for every thread count.
+// Work is split over (batch, kv head); results are the same for every thread count. `out` (the
+// forward output) may be null: the backward then sums P dP itself, one extra pass per row.
 void attention_forward(const float* q, const float* k, const float* v, float* out, float* probs, int64_t B, int64_t T,
                        int64_t H, int64_t KVH, int64_t hd, ThreadPool& pool);
-void attention_backward(const float* dout, const float* q, const float* k, const float* v, const float* probs,
-                        float* dq, float* dk, float* dv, int64_t B, int64_t T, int64_t H, int64_t KVH, int64_t hd,
-                        ThreadPool& pool);
+void attention_backward(const float* dout, const float* q, const float* k, const float* v, const float* out,
+                        const float* probs, float* dq, float* dk, float* dv, int64_t B, int64_t T, int64_t H,
+                        int64_t KVH, int64_t hd, ThreadPool& pool);
 }  // namespace avx2
 
 }  // namespace flame
