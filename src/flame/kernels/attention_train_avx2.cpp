@@ -24,10 +24,19 @@ namespace {
 
 using namespace attention_tiles;
 
+// Prefetch rows [first, last) (clipped to T) of hd floats at `stride`. Rows of one head are 1 KiB
+// or more apart (a new 4 KiB page every few rows), which the hardware prefetchers do not follow.
+void prefetch_rows(const float* base, int64_t stride, int64_t first, int64_t last, int64_t T, int64_t hd) {
+  for (int64_t i = first; i < std::min(last, T); ++i)
+    for (int64_t d = 0; d < hd; d += 16) _mm_prefetch(reinterpret_cast<const char*>(base + i * stride + d), _MM_HINT_T0);
+}
+
 // K (or V) of one sequence and kv head transposed into panels of 16 keys: panel p holds
 // out[p * hd * 16 + d * 16 + jj] = src[(16 p + jj) * stride + d], zero past T.
 void pack_transposed_panels(const float* src, int64_t stride, int64_t T, int64_t hd, float* out) {
+  prefetch_rows(src, stride, 0, kTileCols, T, hd);
   for (int64_t p = 0; p < round_up(T, kTileCols) / kTileCols; ++p) {
+    prefetch_rows(src, stride, (p + 1) * kTileCols, (p + 2) * kTileCols, T, hd);
     float* panel = out + p * hd * kTileCols;
     for (int64_t jj = 0; jj < kTileCols; ++jj) {
       const int64_t j = p * kTileCols + jj;
@@ -126,6 +135,8 @@ void forward_group(const Geometry& G, const float* qb, const float* kg, const fl
     float* P = probs_b + h * T * T;
     for (int64_t i0 = 0; i0 < T; i0 += kTileRows) {
       const int64_t rows = std::min<int64_t>(kTileRows, T - i0), end = i0 + rows;
+      prefetch_rows(qh, G.qs, end, end + kTileRows, T, hd);  // the next tile's queries
+      prefetch_rows(vg, G.ks, end, end + kTileRows, T, hd);  // the values its P V adds
       with_rows(rows, [&](auto R_) {
         constexpr int R = decltype(R_)::value;
         __m256 rmax[R];
@@ -166,6 +177,11 @@ void backward_group(const Geometry& G, const float* dob, const float* qb, const 
     const bool accumulate = h != g * G.group;
     for (int64_t i0 = 0; i0 < T; i0 += kTileRows) {
       const int64_t rows = std::min<int64_t>(kTileRows, T - i0), end = i0 + rows;
+      // The next tile's rows of dO, O and Q (Q for the dK pass below), and the keys its dQ adds.
+      prefetch_rows(doh, G.qs, end, end + kTileRows, T, hd);
+      if (ob) prefetch_rows(ob + h * hd, G.qs, end, end + kTileRows, T, hd);
+      prefetch_rows(qh, G.qs, end, end + kTileRows, T, hd);
+      prefetch_rows(kg, G.ks, end, end + kTileRows, T, hd);
       with_rows(rows, [&](auto R_) {
         constexpr int R = decltype(R_)::value;
         float* dsb = ds + i0 * Tp;
@@ -190,10 +206,11 @@ void backward_group(const Geometry& G, const float* dob, const float* qb, const 
     for (int64_t j0 = 0; j0 < T; j0 += kTileRows) {
       with_rows(std::min<int64_t>(kTileRows, T - j0), [&](auto R_) {
         constexpr int R = decltype(R_)::value;
-        for (int64_t d0 = 0; d0 < hd; d0 += kTileCols) {
+        // All column tiles of dK, then of dV: the column strip of dS (then P) is reused from L1.
+        for (int64_t d0 = 0; d0 < hd; d0 += kTileCols)
           tile_tn_causal<R>(ds + j0, Tp, qh + d0, G.qs, j0, T, dkg + j0 * G.ks + d0, G.ks, accumulate);
+        for (int64_t d0 = 0; d0 < hd; d0 += kTileCols)
           tile_tn_causal<R>(P + j0, T, doh + d0, G.qs, j0, T, dvg + j0 * G.ks + d0, G.ks, accumulate);
-        }
       });
     }
   }
