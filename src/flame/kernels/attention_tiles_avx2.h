@@ -27,6 +27,9 @@ inline __m256 lanes_below(int64_t i, int64_t n) {
   return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(n)), idx));
 }
 
+// The row loops below carry `#pragma GCC unroll 6`: fully unrolled, the accumulator arrays live in
+// registers; a loop left rolled makes GCC keep them in memory (a 2x slowdown seen in practice).
+
 // Runtime row count (1..6) -> fn(std::integral_constant<int, rows>).
 template <class Fn>
 inline void with_rows(int64_t rows, Fn&& fn) {
@@ -45,15 +48,18 @@ inline void with_rows(int64_t rows, Fn&& fn) {
 template <int R>
 inline void accumulate_nn(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t n, __m256 (&out)[R][2]) {
   __m256 acc[R][2];
+#pragma GCC unroll 6
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
   for (int64_t k = 0; k < n; ++k) {
     const __m256 b0 = _mm256_loadu_ps(b + k * ldb), b1 = _mm256_loadu_ps(b + k * ldb + 8);
+#pragma GCC unroll 6
     for (int r = 0; r < R; ++r) {
       const __m256 x = _mm256_broadcast_ss(a + r * lda + k);
       acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
       acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
     }
   }
+#pragma GCC unroll 6
   for (int r = 0; r < R; ++r) out[r][0] = acc[r][0], out[r][1] = acc[r][1];
 }
 
@@ -63,6 +69,7 @@ inline void tile_nn(const float* a, int64_t lda, const float* b, int64_t ldb, in
                     const float* row_scale) {
   __m256 acc[R][2];
   accumulate_nn<R>(a, lda, b, ldb, n, acc);
+#pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
     const __m256 s = _mm256_set1_ps(row_scale ? row_scale[r] : 1.0f);
     _mm256_storeu_ps(c + r * ldc, _mm256_mul_ps(acc[r][0], s));
@@ -79,6 +86,7 @@ inline void tile_scores(const float* q, int64_t ldq, const float* kpanel, int64_
   accumulate_nn<R>(q, ldq, kpanel, kTileCols, hd, acc);
   const bool below_diagonal = c0 + kTileCols <= i0 + 1;
   const __m256 neg_inf = _mm256_set1_ps(-INFINITY);
+#pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
     _mm256_storeu_ps(s + r * lds, acc[r][0]);
     _mm256_storeu_ps(s + r * lds + 8, acc[r][1]);
@@ -104,6 +112,7 @@ inline void tile_dscores(const float* dout, int64_t ldo, const float* vpanel, in
   accumulate_nn<R>(dout, ldo, vpanel, kTileCols, hd, acc);
   const bool below_diagonal = c0 + kTileCols <= i0 + 1;
   const __m256 vscale = _mm256_set1_ps(scale);
+#pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
     const float* prow = P + (i0 + r) * ldp + c0;
     const __m256 d = _mm256_set1_ps(rowdot[r]);
@@ -133,6 +142,7 @@ template <int R>
 inline void tile_tn_causal(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t j0, int64_t i_end,
                            float* c, int64_t ldc, bool accumulate) {
   __m256 acc[R][2];
+#pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
     acc[r][0] = accumulate ? _mm256_loadu_ps(c + r * ldc) : _mm256_setzero_ps();
     acc[r][1] = accumulate ? _mm256_loadu_ps(c + r * ldc + 8) : _mm256_setzero_ps();
@@ -140,8 +150,9 @@ inline void tile_tn_causal(const float* a, int64_t lda, const float* b, int64_t 
   const int64_t diag_end = std::min(i_end, j0 + R);
   for (int64_t i = j0; i < diag_end; ++i) {
     const __m256 b0 = _mm256_loadu_ps(b + i * ldb), b1 = _mm256_loadu_ps(b + i * ldb + 8);
+#pragma GCC unroll 6
     for (int r = 0; r < R; ++r) {
-      if (j0 + r > i) break;
+      if (j0 + r > i) continue;  // (not break: the loop must unroll, or acc[] goes to memory)
       const __m256 x = _mm256_broadcast_ss(a + i * lda + r);
       acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
       acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
@@ -149,12 +160,14 @@ inline void tile_tn_causal(const float* a, int64_t lda, const float* b, int64_t 
   }
   for (int64_t i = diag_end; i < i_end; ++i) {
     const __m256 b0 = _mm256_loadu_ps(b + i * ldb), b1 = _mm256_loadu_ps(b + i * ldb + 8);
+#pragma GCC unroll 6
     for (int r = 0; r < R; ++r) {
       const __m256 x = _mm256_broadcast_ss(a + i * lda + r);
       acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
       acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
     }
   }
+#pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
     _mm256_storeu_ps(c + r * ldc, acc[r][0]);
     _mm256_storeu_ps(c + r * ldc + 8, acc[r][1]);
