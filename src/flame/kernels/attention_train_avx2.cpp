@@ -109,13 +109,16 @@ void fill_zero(float* begin, float* end) {
   if (begin < end) std::fill(begin, end, 0.0f);
 }
 
+// Tp: T rounded up to whole key panels; lds: row stride of the backward's dS and P scratch, one
+// cache line more than Tp so that a column strip does not map onto a few L1 sets (1 KiB strides do).
 struct Geometry {
-  int64_t T, H, KVH, hd, group, qs, ks, Tp;
+  int64_t T, H, KVH, hd, group, qs, ks, Tp, lds;
   float scale;
 };
 
 Geometry geometry(int64_t T, int64_t H, int64_t KVH, int64_t hd) {
-  return {T, H, KVH, hd, H / KVH, H * hd, KVH * hd, round_up(T, kTileCols), 1.0f / std::sqrt(float(hd))};
+  const int64_t Tp = round_up(T, kTileCols);
+  return {T, H, KVH, hd, H / KVH, H * hd, KVH * hd, Tp, Tp + 16, 1.0f / std::sqrt(float(hd))};
 }
 
 // Rows of one head copied contiguous ([T, hd]): the tiles then stream through them sequentially.
@@ -131,12 +134,12 @@ void copy_rows(const float* src, int64_t stride, int64_t T, int64_t hd, float* d
 
 // Per-thread buffers that survive calls, so the hot loops never allocate (or page-fault).
 struct Scratch {
-  std::vector<float> panels, tile, kv, qc, doc, rowdot;
+  std::vector<float> panels, tile, ptile, kv, qc, doc, rowdot;
   void reserve(const Geometry& G, int64_t tile_rows) {
     auto grow = [](std::vector<float>& v, int64_t n) {
       if (int64_t(v.size()) < n) v.resize(size_t(n));
     };
-    grow(panels, G.Tp * G.hd), grow(tile, tile_rows * G.Tp), grow(kv, G.T * G.hd), grow(qc, G.T * G.hd);
+    grow(panels, G.Tp * G.hd), grow(tile, tile_rows * G.lds), grow(kv, G.T * G.hd), grow(qc, G.T * G.hd);
     grow(doc, G.T * G.hd), grow(rowdot, G.T);
   }
 };
@@ -184,9 +187,9 @@ void forward_group(const Geometry& G, const float* qb, const float* kg, const fl
 // forward output) may be null.
 void backward_group(const Geometry& G, const float* dob, const float* qb, const float* kg, const float* vg,
                     const float* ob, const float* probs_b, float* dqb, float* dkg, float* dvg, int64_t g, Scratch& sc) {
-  const int64_t T = G.T, Tp = G.Tp, hd = G.hd;
+  const int64_t T = G.T, Tp = G.lds, hd = G.hd;  // Tp: the scratch row stride here
   float *vp = sc.panels.data(), *ds = sc.tile.data(), *kc = sc.kv.data(), *qc = sc.qc.data(), *doc = sc.doc.data();
-  float* rowdot = sc.rowdot.data();
+  float *rowdot = sc.rowdot.data(), *pl = sc.ptile.data();
   pack_transposed_panels(vg, G.ks, T, hd, vp);
   copy_rows(kg, G.ks, T, hd, kc);
   for (int64_t h = g * G.group; h < (g + 1) * G.group; ++h) {
@@ -211,7 +214,8 @@ void backward_group(const Geometry& G, const float* dob, const float* qb, const 
         float* dsb = ds + i0 * Tp;
         if (ob) {
           for (int64_t c0 = 0; c0 < end; c0 += kTileCols)
-            tile_dscores<R>(doc + i0 * hd, hd, vp + c0 * hd, hd, P, T, c0, i0, T, rowdot + i0, G.scale, dsb + c0, Tp);
+            tile_dscores<R>(doc + i0 * hd, hd, vp + c0 * hd, hd, P, T, c0, i0, T, rowdot + i0, G.scale, dsb + c0,
+                            pl + i0 * Tp + c0, Tp);
         } else {
           for (int64_t c0 = 0; c0 < end; c0 += kTileCols)
             tile_nn<R>(doc + i0 * hd, hd, vp + c0 * hd, kTileCols, hd, dsb + c0, Tp, nullptr);
@@ -230,8 +234,11 @@ void backward_group(const Geometry& G, const float* dob, const float* qb, const 
         // All column tiles of dK, then of dV: the column strip of dS (then P) is reused from L1.
         for (int64_t d0 = 0; d0 < hd; d0 += kTileCols)
           tile_tn_causal<R>(ds + j0, Tp, qb + h * hd + d0, G.qs, j0, T, dkg + j0 * G.ks + d0, G.ks, accumulate);
+        // P from the padded copy the dS tiles made (or from probs when there was none).
+        const float* pa = ob ? pl + j0 : P + j0;
+        const int64_t lda = ob ? Tp : T;
         for (int64_t d0 = 0; d0 < hd; d0 += kTileCols)
-          tile_tn_causal<R>(P + j0, T, dob + h * hd + d0, G.qs, j0, T, dvg + j0 * G.ks + d0, G.ks, accumulate);
+          tile_tn_causal<R>(pa, lda, dob + h * hd + d0, G.qs, j0, T, dvg + j0 * G.ks + d0, G.ks, accumulate);
       });
     }
   }
@@ -265,6 +272,7 @@ void attention_backward(const float* dout, const float* q, const float* k, const
   pool.parallel_for(B * KVH, [&](int64_t begin, int64_t end) {
     Scratch& sc = t_scratch;
     sc.reserve(G, T);
+    if (out && int64_t(sc.ptile.size()) < T * G.lds) sc.ptile.resize(size_t(T * G.lds));
     for (int64_t bg = begin; bg < end; ++bg) {
       const int64_t b = bg / KVH, g = bg % KVH;
       const int64_t kv = b * T * G.ks + g * hd;
