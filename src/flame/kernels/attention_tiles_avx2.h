@@ -28,7 +28,7 @@ inline __m256 lanes_below(int64_t i, int64_t n) {
 }
 
 // The row loops below carry `#pragma GCC unroll 6`: fully unrolled, the accumulator arrays live in
-// registers; a loop left rolled makes GCC keep them in memory (a 2x slowdown seen in practice).
+// registers; a loop left rolled makes GCC keep them in memory (a 1.4x slower backward seen in practice).
 
 // Runtime row count (1..6) -> fn(std::integral_constant<int, rows>).
 template <class Fn>
@@ -102,12 +102,10 @@ inline void tile_scores(const float* q, int64_t ldq, const float* kpanel, int64_
 // Softmax gradient of query rows i0 .. i0 + R - 1 on keys c0 .. c0 + 15, fused with dP = dO V^T:
 // ds[r][jj] = scale * P[i][c0 + jj] * (dO[i] . V[c0 + jj] - rowdot[r]) for keys <= i = i0 + r,
 // exactly 0 past the diagonal (P is not read there). vpanel: packed V^T panel (ldb 16).
-// The P tile read (zeros past the diagonal) is copied to pl (same layout as ds) for the dV pass.
 // Prefetches the same columns of P for the next row tile.
 template <int R>
 inline void tile_dscores(const float* dout, int64_t ldo, const float* vpanel, int64_t hd, const float* P, int64_t ldp,
-                         int64_t c0, int64_t i0, int64_t T, const float* rowdot, float scale, float* ds, float* pl,
-                         int64_t lds) {
+                         int64_t c0, int64_t i0, int64_t T, const float* rowdot, float scale, float* ds, int64_t lds) {
   for (int64_t i = i0 + kTileRows; i < std::min(T, i0 + 2 * kTileRows); ++i)
     if (c0 <= i) _mm_prefetch(reinterpret_cast<const char*>(P + i * ldp + c0), _MM_HINT_T0);
   __m256 acc[R][2];
@@ -126,7 +124,6 @@ inline void tile_dscores(const float* dout, int64_t ldo, const float* vpanel, in
       p0 = _mm256_and_ps(m0, _mm256_maskload_ps(prow, _mm256_castps_si256(m0)));
       p1 = _mm256_and_ps(m1, _mm256_maskload_ps(prow + 8, _mm256_castps_si256(m1)));
     }
-    _mm256_storeu_ps(pl + r * lds, p0), _mm256_storeu_ps(pl + r * lds + 8, p1);
     const __m256 g0 = _mm256_mul_ps(_mm256_mul_ps(p0, vscale), _mm256_sub_ps(acc[r][0], d));
     const __m256 g1 = _mm256_mul_ps(_mm256_mul_ps(p1, vscale), _mm256_sub_ps(acc[r][1], d));
     if (below_diagonal) {

@@ -109,61 +109,40 @@ void fill_zero(float* begin, float* end) {
   if (begin < end) std::fill(begin, end, 0.0f);
 }
 
-// Tp: T rounded up to whole key panels; lds: row stride of the backward's dS and P scratch, one
-// cache line more than Tp so that a column strip does not map onto a few L1 sets (1 KiB strides do).
+// Per-thread scratch that survives calls, so the hot loop never allocates (or page-faults).
+float* scratch(std::vector<float>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
 struct Geometry {
-  int64_t T, H, KVH, hd, group, qs, ks, Tp, lds;
+  int64_t T, H, KVH, hd, group, qs, ks, Tp;
   float scale;
 };
 
 Geometry geometry(int64_t T, int64_t H, int64_t KVH, int64_t hd) {
-  const int64_t Tp = round_up(T, kTileCols);
-  return {T, H, KVH, hd, H / KVH, H * hd, KVH * hd, Tp, Tp + 16, 1.0f / std::sqrt(float(hd))};
+  return {T, H, KVH, hd, H / KVH, H * hd, KVH * hd, round_up(T, kTileCols), 1.0f / std::sqrt(float(hd))};
 }
 
-// Rows of one head copied contiguous ([T, hd]): the tiles then stream through them sequentially.
-constexpr int64_t kPrefetchRows = 24;  // ahead of a row-by-row stream: covers DRAM latency
-
-void copy_rows(const float* src, int64_t stride, int64_t T, int64_t hd, float* dst) {
-  prefetch_rows(src, stride, 0, kPrefetchRows, T, hd);
-  for (int64_t i = 0; i < T; ++i) {
-    prefetch_rows(src, stride, i + kPrefetchRows, i + kPrefetchRows + 1, T, hd);
-    std::copy(src + i * stride, src + i * stride + hd, dst + i * hd);
-  }
-}
-
-// Per-thread buffers that survive calls, so the hot loops never allocate (or page-fault).
-struct Scratch {
-  std::vector<float> panels, tile, ptile, kv, qc, doc, rowdot;
-  void reserve(const Geometry& G, int64_t tile_rows) {
-    auto grow = [](std::vector<float>& v, int64_t n) {
-      if (int64_t(v.size()) < n) v.resize(size_t(n));
-    };
-    grow(panels, G.Tp * G.hd), grow(tile, tile_rows * G.lds), grow(kv, G.T * G.hd), grow(qc, G.T * G.hd);
-    grow(doc, G.T * G.hd), grow(rowdot, G.T);
-  }
-};
-thread_local Scratch t_scratch;
-
-// Forward of one sequence and kv head (scratch tile: kTileRows rows).
+// Forward of one sequence and kv head; s is a [kTileRows, Tp] scratch tile.
 void forward_group(const Geometry& G, const float* qb, const float* kg, const float* vg, float* ob, float* probs_b,
-                   int64_t g, Scratch& sc) {
+                   int64_t g, float* kp, float* s) {
   const int64_t T = G.T, Tp = G.Tp, hd = G.hd;
-  float *kp = sc.panels.data(), *s = sc.tile.data(), *vc = sc.kv.data(), *qc = sc.qc.data();
   pack_transposed_panels(kg, G.ks, T, hd, kp);
-  copy_rows(vg, G.ks, T, hd, vc);
   for (int64_t h = g * G.group; h < (g + 1) * G.group; ++h) {
-    copy_rows(qb + h * hd, G.qs, T, hd, qc);
+    const float* qh = qb + h * hd;
     float* oh = ob + h * hd;
     float* P = probs_b + h * T * T;
     for (int64_t i0 = 0; i0 < T; i0 += kTileRows) {
       const int64_t rows = std::min<int64_t>(kTileRows, T - i0), end = i0 + rows;
+      prefetch_rows(qh, G.qs, end, end + kTileRows, T, hd);  // the next tile's queries
+      prefetch_rows(vg, G.ks, end, end + kTileRows, T, hd);  // the values its P V adds
       with_rows(rows, [&](auto R_) {
         constexpr int R = decltype(R_)::value;
         __m256 rmax[R];
         for (int r = 0; r < R; ++r) rmax[r] = _mm256_set1_ps(-INFINITY);
         for (int64_t c0 = 0; c0 < end; c0 += kTileCols)
-          tile_scores<R>(qc + i0 * hd, hd, kp + c0 * hd, hd, s + c0, Tp, c0, i0, rmax);
+          tile_scores<R>(qh + i0 * G.qs, G.qs, kp + c0 * hd, hd, s + c0, Tp, c0, i0, rmax);
         float inv[R];
         for (int r = 0; r < R; ++r) {
           const int64_t n = i0 + r + 1;
@@ -177,54 +156,50 @@ void forward_group(const Geometry& G, const float* qb, const float* kg, const fl
         }
         // O[i0:end] = (E V) / sum over keys [0, end).
         for (int64_t d0 = 0; d0 < hd; d0 += kTileCols)
-          tile_nn<R>(s, Tp, vc + d0, hd, end, oh + i0 * G.qs + d0, G.qs, inv);
+          tile_nn<R>(s, Tp, vg + d0, G.ks, end, oh + i0 * G.qs + d0, G.qs, inv);
       });
     }
   }
 }
 
-// Backward of one sequence and kv head (scratch tile: T rows, one head's scaled dS); ob (the
-// forward output) may be null.
+// Backward of one sequence and kv head. ds is a [T, Tp] scratch holding one head's scaled dS;
+// ob (the forward output) may be null.
 void backward_group(const Geometry& G, const float* dob, const float* qb, const float* kg, const float* vg,
-                    const float* ob, const float* probs_b, float* dqb, float* dkg, float* dvg, int64_t g, Scratch& sc) {
-  const int64_t T = G.T, Tp = G.lds, hd = G.hd;  // Tp: the scratch row stride here
-  float *vp = sc.panels.data(), *ds = sc.tile.data(), *kc = sc.kv.data(), *qc = sc.qc.data(), *doc = sc.doc.data();
-  float *rowdot = sc.rowdot.data(), *pl = sc.ptile.data();
+                    const float* ob, const float* probs_b, float* dqb, float* dkg, float* dvg, int64_t g, float* vp,
+                    float* ds) {
+  const int64_t T = G.T, Tp = G.Tp, hd = G.hd;
   pack_transposed_panels(vg, G.ks, T, hd, vp);
-  copy_rows(kg, G.ks, T, hd, kc);
   for (int64_t h = g * G.group; h < (g + 1) * G.group; ++h) {
-    copy_rows(qb + h * hd, G.qs, T, hd, qc);
-    copy_rows(dob + h * hd, G.qs, T, hd, doc);
-    // sum_j P[i][j] dP[i][j] = dO[i] . O[i]: known before the tiles, so dS comes out of them.
-    if (ob) {
-      const float* oh = ob + h * hd;
-      prefetch_rows(oh, G.qs, 0, kPrefetchRows, T, hd);
-      for (int64_t i = 0; i < T; ++i) {
-        prefetch_rows(oh, G.qs, i + kPrefetchRows, i + kPrefetchRows + 1, T, hd);
-        rowdot[i] = dot(doc + i * hd, oh + i * G.qs, hd);
-      }
-    }
+    const float* qh = qb + h * hd;
+    const float* doh = dob + h * hd;
     float* dqh = dqb + h * hd;
     const float* P = probs_b + h * T * T;
     const bool accumulate = h != g * G.group;
     for (int64_t i0 = 0; i0 < T; i0 += kTileRows) {
       const int64_t rows = std::min<int64_t>(kTileRows, T - i0), end = i0 + rows;
+      // The next tile's rows of dO, O and Q (Q for the dK pass below), and the keys its dQ adds.
+      prefetch_rows(doh, G.qs, end, end + kTileRows, T, hd);
+      if (ob) prefetch_rows(ob + h * hd, G.qs, end, end + kTileRows, T, hd);
+      prefetch_rows(qh, G.qs, end, end + kTileRows, T, hd);
+      prefetch_rows(kg, G.ks, end, end + kTileRows, T, hd);
       with_rows(rows, [&](auto R_) {
         constexpr int R = decltype(R_)::value;
         float* dsb = ds + i0 * Tp;
         if (ob) {
+          // sum_j P[i][j] dP[i][j] = dO[i] . O[i]: known before the tile, so dS comes out of it.
+          float rowdot[R];
+          for (int r = 0; r < R; ++r) rowdot[r] = dot(doh + (i0 + r) * G.qs, ob + h * hd + (i0 + r) * G.qs, hd);
           for (int64_t c0 = 0; c0 < end; c0 += kTileCols)
-            tile_dscores<R>(doc + i0 * hd, hd, vp + c0 * hd, hd, P, T, c0, i0, T, rowdot + i0, G.scale, dsb + c0,
-                            pl + i0 * Tp + c0, Tp);
+            tile_dscores<R>(doh + i0 * G.qs, G.qs, vp + c0 * hd, hd, P, T, c0, i0, T, rowdot, G.scale, dsb + c0, Tp);
         } else {
           for (int64_t c0 = 0; c0 < end; c0 += kTileCols)
-            tile_nn<R>(doc + i0 * hd, hd, vp + c0 * hd, kTileCols, hd, dsb + c0, Tp, nullptr);
+            tile_nn<R>(doh + i0 * G.qs, G.qs, vp + c0 * hd, kTileCols, hd, dsb + c0, Tp, nullptr);
           for (int r = 0; r < R; ++r) softmax_grad_row_scaled(P + (i0 + r) * T, dsb + r * Tp, i0 + r + 1, G.scale);
         }
         for (int r = 0; r < R; ++r) fill_zero(dsb + r * Tp + round_up(i0 + r + 1, 8), dsb + r * Tp + end);
         // dQ[i0:end] = dS K over keys [0, end).
         for (int64_t d0 = 0; d0 < hd; d0 += kTileCols)
-          tile_nn<R>(dsb, Tp, kc + d0, hd, end, dqh + i0 * G.qs + d0, G.qs, nullptr);
+          tile_nn<R>(dsb, Tp, kg + d0, G.ks, end, dqh + i0 * G.qs + d0, G.qs, nullptr);
       });
     }
     // dK[j] (+)= sum_{i >= j} dS[i][j] Q[i];  dV[j] (+)= sum_{i >= j} P[i][j] dO[i].
@@ -233,16 +208,15 @@ void backward_group(const Geometry& G, const float* dob, const float* qb, const 
         constexpr int R = decltype(R_)::value;
         // All column tiles of dK, then of dV: the column strip of dS (then P) is reused from L1.
         for (int64_t d0 = 0; d0 < hd; d0 += kTileCols)
-          tile_tn_causal<R>(ds + j0, Tp, qb + h * hd + d0, G.qs, j0, T, dkg + j0 * G.ks + d0, G.ks, accumulate);
-        // P from the padded copy the dS tiles made (or from probs when there was none).
-        const float* pa = ob ? pl + j0 : P + j0;
-        const int64_t lda = ob ? Tp : T;
+          tile_tn_causal<R>(ds + j0, Tp, qh + d0, G.qs, j0, T, dkg + j0 * G.ks + d0, G.ks, accumulate);
         for (int64_t d0 = 0; d0 < hd; d0 += kTileCols)
-          tile_tn_causal<R>(pa, lda, dob + h * hd + d0, G.qs, j0, T, dvg + j0 * G.ks + d0, G.ks, accumulate);
+          tile_tn_causal<R>(P + j0, T, doh + d0, G.qs, j0, T, dvg + j0 * G.ks + d0, G.ks, accumulate);
       });
     }
   }
 }
+
+thread_local std::vector<float> t_panels, t_tile;
 
 }  // namespace
 
@@ -254,12 +228,12 @@ void attention_forward(const float* q, const float* k, const float* v, float* ou
                        int64_t H, int64_t KVH, int64_t hd, ThreadPool& pool) {
   const Geometry G = geometry(T, H, KVH, hd);
   pool.parallel_for(B * KVH, [&](int64_t begin, int64_t end) {
-    Scratch& sc = t_scratch;
-    sc.reserve(G, kTileRows);
+    float* kp = scratch(t_panels, size_t(G.Tp * hd));
+    float* s = scratch(t_tile, size_t(kTileRows * G.Tp));
     for (int64_t bg = begin; bg < end; ++bg) {
       const int64_t b = bg / KVH, g = bg % KVH;
       forward_group(G, q + b * T * G.qs, k + b * T * G.ks + g * hd, v + b * T * G.ks + g * hd, out + b * T * G.qs,
-                    probs + b * H * T * T, g, sc);
+                    probs + b * H * T * T, g, kp, s);
     }
     _mm_sfence();  // the streamed probabilities are visible to whichever thread runs the backward
   });
@@ -270,14 +244,13 @@ void attention_backward(const float* dout, const float* q, const float* k, const
                         int64_t KVH, int64_t hd, ThreadPool& pool) {
   const Geometry G = geometry(T, H, KVH, hd);
   pool.parallel_for(B * KVH, [&](int64_t begin, int64_t end) {
-    Scratch& sc = t_scratch;
-    sc.reserve(G, T);
-    if (out && int64_t(sc.ptile.size()) < T * G.lds) sc.ptile.resize(size_t(T * G.lds));
+    float* vp = scratch(t_panels, size_t(G.Tp * hd));
+    float* ds = scratch(t_tile, size_t(T * G.Tp));
     for (int64_t bg = begin; bg < end; ++bg) {
       const int64_t b = bg / KVH, g = bg % KVH;
       const int64_t kv = b * T * G.ks + g * hd;
       backward_group(G, dout + b * T * G.qs, q + b * T * G.qs, k + kv, v + kv, out ? out + b * T * G.qs : nullptr,
-                     probs + b * H * T * T, dq + b * T * G.qs, dk + kv, dv + kv, g, sc);
+                     probs + b * H * T * T, dq + b * T * G.qs, dk + kv, dv + kv, g, vp, ds);
     }
   });
 }
