@@ -102,11 +102,11 @@ inline void tile_scores(const float* q, int64_t ldq, const float* kpanel, int64_
 // Softmax gradient of query rows i0 .. i0 + R - 1 on keys c0 .. c0 + 15, fused with dP = dO V^T:
 // ds[r][jj] = scale * P[i][c0 + jj] * (dO[i] . V[c0 + jj] - rowdot[r]) for keys <= i = i0 + r,
 // exactly 0 past the diagonal (P is not read there). vpanel: packed V^T panel (ldb 16).
-// Prefetches the same columns of P for the next row tile.
+// Prefetches the same columns of P two row tiles on.
 template <int R>
 inline void tile_dscores(const float* dout, int64_t ldo, const float* vpanel, int64_t hd, const float* P, int64_t ldp,
                          int64_t c0, int64_t i0, int64_t T, const float* rowdot, float scale, float* ds, int64_t lds) {
-  for (int64_t i = i0 + kTileRows; i < std::min(T, i0 + 2 * kTileRows); ++i)
+  for (int64_t i = i0 + 2 * kTileRows; i < std::min(T, i0 + 3 * kTileRows); ++i)
     if (c0 <= i) _mm_prefetch(reinterpret_cast<const char*>(P + i * ldp + c0), _MM_HINT_T0);
   __m256 acc[R][2];
   accumulate_nn<R>(dout, ldo, vpanel, kTileCols, hd, acc);

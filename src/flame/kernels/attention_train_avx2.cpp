@@ -31,6 +31,10 @@ void prefetch_rows(const float* base, int64_t stride, int64_t first, int64_t las
     for (int64_t d = 0; d < hd; d += 16) _mm_prefetch(reinterpret_cast<const char*>(base + i * stride + d), _MM_HINT_T0);
 }
 
+// Row tiles run this far behind their prefetches (one tile of compute is too short to cover a
+// DRAM miss under load).
+constexpr int64_t kAhead = kTileRows;
+
 // K (or V) of one sequence and kv head transposed into panels of 16 keys: panel p holds
 // out[p * hd * 16 + d * 16 + jj] = src[(16 p + jj) * stride + d], zero past T.
 void pack_transposed_panels(const float* src, int64_t stride, int64_t T, int64_t hd, float* out) {
@@ -152,10 +156,11 @@ void forward_group(const Geometry& G, const float* qb, const float* kg, const fl
     const float* qh = qb + h * hd;
     float* oh = ob + h * hd;
     float* P = probs_b + h * T * T;
+    prefetch_rows(qh, G.qs, 0, kTileRows + kAhead, T, hd);
     for (int64_t i0 = 0; i0 < T; i0 += kTileRows) {
       const int64_t rows = std::min<int64_t>(kTileRows, T - i0), end = i0 + rows;
-      prefetch_rows(qh, G.qs, end, end + kTileRows, T, hd);  // the next tile's queries
-      prefetch_rows(vg, G.ks, end, end + kTileRows, T, hd);  // the values its P V adds
+      prefetch_rows(qh, G.qs, end + kAhead, end + kAhead + kTileRows, T, hd);  // queries two tiles on
+      prefetch_rows(vg, G.ks, end + kAhead, end + kAhead + kTileRows, T, hd);  // values their P V adds
       with_rows(rows, [&](auto R_) {
         constexpr int R = decltype(R_)::value;
         __m256 rmax[R];
@@ -194,13 +199,17 @@ void backward_group(const Geometry& G, const float* dob, const float* qb, const 
     float* dqh = dqb + h * hd;
     const float* P = probs_b + h * T * T;
     const bool accumulate = h != g * G.group;
+    prefetch_rows(doh, G.qs, 0, kTileRows + kAhead, T, hd);
+    if (ob) prefetch_rows(ob + h * hd, G.qs, 0, kTileRows + kAhead, T, hd);
+    for (int64_t i = 0; i < std::min(T, kTileRows + kAhead); ++i)  // the dS tiles prefetch P from here on
+      for (int64_t c0 = 0; c0 <= i; c0 += kTileCols) _mm_prefetch(reinterpret_cast<const char*>(P + i * T + c0), _MM_HINT_T0);
     for (int64_t i0 = 0; i0 < T; i0 += kTileRows) {
       const int64_t rows = std::min<int64_t>(kTileRows, T - i0), end = i0 + rows;
-      // The next tile's rows of dO, O and Q (Q for the dK pass below), and the keys its dQ adds.
-      prefetch_rows(doh, G.qs, end, end + kTileRows, T, hd);
-      if (ob) prefetch_rows(ob + h * hd, G.qs, end, end + kTileRows, T, hd);
-      prefetch_rows(qh, G.qs, end, end + kTileRows, T, hd);
-      prefetch_rows(kg, G.ks, end, end + kTileRows, T, hd);
+      // Rows of dO, O and Q (Q for the dK pass below) two tiles on, and the keys their dQ adds.
+      prefetch_rows(doh, G.qs, end + kAhead, end + kAhead + kTileRows, T, hd);
+      if (ob) prefetch_rows(ob + h * hd, G.qs, end + kAhead, end + kAhead + kTileRows, T, hd);
+      prefetch_rows(qh, G.qs, end + kAhead, end + kAhead + kTileRows, T, hd);
+      prefetch_rows(kg, G.ks, end + kAhead, end + kAhead + kTileRows, T, hd);
       with_rows(rows, [&](auto R_) {
         constexpr int R = decltype(R_)::value;
         float* dsb = ds + i0 * Tp;
