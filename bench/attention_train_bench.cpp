@@ -67,8 +67,8 @@ void BM_AttentionTrainBackward(benchmark::State& state, int64_t hd) {
   for (auto _ : state) {
     if (tiled)
       avx2::attention_backward(c.dout.data(), c.q.data(), c.k.data(), c.v.data(), given_out ? c.out.data() : nullptr,
-                               c.probs.data(),
-                               c.dq.data(), c.dk.data(), c.dv.data(), c.B, c.T, c.H, c.KVH, c.hd, one_thread());
+                               c.probs.data(), c.dq.data(), c.dk.data(), c.dv.data(), c.B, c.T, c.H, c.KVH, c.hd,
+                               one_thread());
     else
       sgemm_blocks::attention_backward(c.dout.data(), c.q.data(), c.k.data(), c.v.data(), c.probs.data(), c.dq.data(),
                                        c.dk.data(), c.dv.data(), c.B, c.T, c.H, c.KVH, c.hd, one_thread());
@@ -78,9 +78,13 @@ void BM_AttentionTrainBackward(benchmark::State& state, int64_t hd) {
 }
 
 BENCHMARK_CAPTURE(BM_AttentionTrainForward, B_hd32, 32)->ArgsProduct({{0, 1}, {1, 8}})->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_AttentionTrainBackward, B_hd32, 32)->ArgsProduct({{0, 1, 2}, {1, 8}})->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_AttentionTrainBackward, B_hd32, 32)
+    ->ArgsProduct({{0, 1, 2}, {1, 8}})
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_AttentionTrainForward, C_hd64, 64)->ArgsProduct({{0, 1}, {1, 8}})->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_AttentionTrainBackward, C_hd64, 64)->ArgsProduct({{0, 1, 2}, {1, 8}})->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_AttentionTrainBackward, C_hd64, 64)
+    ->ArgsProduct({{0, 1, 2}, {1, 8}})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace flame

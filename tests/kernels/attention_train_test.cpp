@@ -50,7 +50,7 @@ struct Inputs {
 };
 
 using Forward = void (*)(const float*, const float*, const float*, float*, float*, int64_t, int64_t, int64_t, int64_t,
-                        int64_t, ThreadPool&);
+                         int64_t, ThreadPool&);
 
 // Forward, then `backward(result)` on the saved probabilities.
 template <class Backward>
@@ -68,16 +68,23 @@ Result run(const Shape& s, const Inputs& in, Forward fwd, Backward backward, Thr
 
 // with_out: the backward gets the forward output (row sums fused into the dP tiles).
 Result run_avx2(const Shape& s, const Inputs& in, ThreadPool& pool, bool with_out = true) {
-  return run(s, in, avx2::attention_forward, [&](Result& r) {
-    avx2::attention_backward(in.dout.data(), in.q.data(), in.k.data(), in.v.data(), with_out ? r.out.data() : nullptr,
-                             r.probs.data(), r.dq.data(), r.dk.data(), r.dv.data(), s.B, s.T, s.H, s.KVH, s.hd, pool);
-  }, pool);
+  return run(
+      s, in, avx2::attention_forward,
+      [&](Result& r) {
+        avx2::attention_backward(in.dout.data(), in.q.data(), in.k.data(), in.v.data(),
+                                 with_out ? r.out.data() : nullptr, r.probs.data(), r.dq.data(), r.dk.data(),
+                                 r.dv.data(), s.B, s.T, s.H, s.KVH, s.hd, pool);
+      },
+      pool);
 }
 Result run_sgemm(const Shape& s, const Inputs& in, ThreadPool& pool) {
-  return run(s, in, sgemm_blocks::attention_forward, [&](Result& r) {
-    sgemm_blocks::attention_backward(in.dout.data(), in.q.data(), in.k.data(), in.v.data(), r.probs.data(),
-                                     r.dq.data(), r.dk.data(), r.dv.data(), s.B, s.T, s.H, s.KVH, s.hd, pool);
-  }, pool);
+  return run(
+      s, in, sgemm_blocks::attention_forward,
+      [&](Result& r) {
+        sgemm_blocks::attention_backward(in.dout.data(), in.q.data(), in.k.data(), in.v.data(), r.probs.data(),
+                                         r.dq.data(), r.dk.data(), r.dv.data(), s.B, s.T, s.H, s.KVH, s.hd, pool);
+      },
+      pool);
 }
 
 // Each saved row t: P[t][0..t] close to the reference path, exact zeros up to the end of t's
@@ -117,8 +124,7 @@ void expect_paths_agree(const Shape& s) {
   // The sgemm backward reads the AVX2 forward's probabilities (mixed paths keep working).
   Result mixed = a;
   sgemm_blocks::attention_backward(in.dout.data(), in.q.data(), in.k.data(), in.v.data(), a.probs.data(),
-                                   mixed.dq.data(), mixed.dk.data(), mixed.dv.data(), s.B, s.T, s.H, s.KVH, s.hd,
-                                   pool);
+                                   mixed.dq.data(), mixed.dk.data(), mixed.dv.data(), s.B, s.T, s.H, s.KVH, s.hd, pool);
   EXPECT_LT(rel_diff(mixed.dq, a.dq), 2e-5);
   EXPECT_LT(rel_diff(mixed.dk, a.dk), 2e-5);
   EXPECT_LT(rel_diff(mixed.dv, a.dv), 2e-5);

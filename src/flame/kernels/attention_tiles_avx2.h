@@ -34,12 +34,18 @@ inline __m256 lanes_below(int64_t i, int64_t n) {
 template <class Fn>
 inline void with_rows(int64_t rows, Fn&& fn) {
   switch (rows) {
-    case 1: return fn(std::integral_constant<int, 1>{});
-    case 2: return fn(std::integral_constant<int, 2>{});
-    case 3: return fn(std::integral_constant<int, 3>{});
-    case 4: return fn(std::integral_constant<int, 4>{});
-    case 5: return fn(std::integral_constant<int, 5>{});
-    default: return fn(std::integral_constant<int, 6>{});
+    case 1:
+      return fn(std::integral_constant<int, 1>{});
+    case 2:
+      return fn(std::integral_constant<int, 2>{});
+    case 3:
+      return fn(std::integral_constant<int, 3>{});
+    case 4:
+      return fn(std::integral_constant<int, 4>{});
+    case 5:
+      return fn(std::integral_constant<int, 5>{});
+    default:
+      return fn(std::integral_constant<int, 6>{});
   }
 }
 
@@ -80,8 +86,8 @@ inline void tile_nn(const float* a, int64_t lda, const float* b, int64_t ldb, in
 // Scores of query rows i0 .. i0 + R - 1 against the 16 keys c0 .. c0 + 15 (one packed K^T panel,
 // ldb 16): s[r][0:16] = q[r] . k[c0 + jj], and rmax[r] = max(rmax[r], scores of keys <= i0 + r).
 template <int R>
-inline void tile_scores(const float* q, int64_t ldq, const float* kpanel, int64_t hd, float* s, int64_t lds,
-                        int64_t c0, int64_t i0, __m256 (&rmax)[R]) {
+inline void tile_scores(const float* q, int64_t ldq, const float* kpanel, int64_t hd, float* s, int64_t lds, int64_t c0,
+                        int64_t i0, __m256 (&rmax)[R]) {
   __m256 acc[R][2];
   accumulate_nn<R>(q, ldq, kpanel, kTileCols, hd, acc);
   const bool below_diagonal = c0 + kTileCols <= i0 + 1;

@@ -28,7 +28,8 @@ using namespace attention_tiles;
 // or more apart (a new 4 KiB page every few rows), which the hardware prefetchers do not follow.
 void prefetch_rows(const float* base, int64_t stride, int64_t first, int64_t last, int64_t T, int64_t hd) {
   for (int64_t i = first; i < std::min(last, T); ++i)
-    for (int64_t d = 0; d < hd; d += 16) _mm_prefetch(reinterpret_cast<const char*>(base + i * stride + d), _MM_HINT_T0);
+    for (int64_t d = 0; d < hd; d += 16)
+      _mm_prefetch(reinterpret_cast<const char*>(base + i * stride + d), _MM_HINT_T0);
 }
 
 // Row tiles run this far behind their prefetches (one tile of compute is too short to cover a
@@ -202,7 +203,8 @@ void backward_group(const Geometry& G, const float* dob, const float* qb, const 
     prefetch_rows(doh, G.qs, 0, kTileRows + kAhead, T, hd);
     if (ob) prefetch_rows(ob + h * hd, G.qs, 0, kTileRows + kAhead, T, hd);
     for (int64_t i = 0; i < std::min(T, kTileRows + kAhead); ++i)  // the dS tiles prefetch P from here on
-      for (int64_t c0 = 0; c0 <= i; c0 += kTileCols) _mm_prefetch(reinterpret_cast<const char*>(P + i * T + c0), _MM_HINT_T0);
+      for (int64_t c0 = 0; c0 <= i; c0 += kTileCols)
+        _mm_prefetch(reinterpret_cast<const char*>(P + i * T + c0), _MM_HINT_T0);
     for (int64_t i0 = 0; i0 < T; i0 += kTileRows) {
       const int64_t rows = std::min<int64_t>(kTileRows, T - i0), end = i0 + rows;
       // Rows of dO, O and Q (Q for the dK pass below) two tiles on, and the keys their dQ adds.
