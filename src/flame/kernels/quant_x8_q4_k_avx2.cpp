@@ -18,6 +18,11 @@ namespace {
 using namespace x8k;
 using flame::avx2::load_si256;
 
+// Software prefetch distance in bytes of the group (about 3.5 Q4_K / 2.4 Q6_K super-blocks ahead):
+// from memory the kernels ran 5-25% faster with it, one core (BM_QuantX8KDot/.../16384), and
+// Q4_K_M decode ~5%; in L2 it costs ~1%.
+constexpr size_t kPrefetchAhead = 4096;
+
 // 4 activation bytes, broadcast to all 8 int32 lanes.
 inline __m256i broadcast4(const int8_t* p) {
   int32_t v;
@@ -68,6 +73,8 @@ void dot_q4_k_avx2(int64_t k, const uint8_t* group, const uint8_t* act, float* o
     __m256i isum = _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
       const uint8_t* levels = sb + kQ4KLevels + 256 * c;
+      for (int line = 0; line < 256; line += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(levels + kPrefetchAhead + line), _MM_HINT_T0);
       __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
 #pragma GCC unroll 8
       for (int t = 0; t < 8; ++t) {
