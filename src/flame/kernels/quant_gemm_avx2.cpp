@@ -271,7 +271,9 @@ void tile_k4_like(const PanelQ4_K* p, int64_t nb, const Activations& a, int64_t 
       for (int g0 = 0; g0 < 8; g0 += kGroupsPerWiden) {
         __m256i sum16[RN];
         for (int jj = 0; jj < RN; ++jj) sum16[jj] = _mm256_setzero_si256();
-#pragma GCC unroll 2
+          // Unroll 4: Q5_K's 4-group runs unroll fully (122-131 -> 133-142 GFLOP/s); Q4_K measured
+          // the same or up to 5% faster than with unroll 2.
+#pragma GCC unroll 4
         for (int g = g0; g < g0 + kGroupsPerWiden; ++g) {
           const __m256i w = load32(pb.q + 32 * (8 * s + g));
           for (int jj = 0; jj < RN; ++jj)
