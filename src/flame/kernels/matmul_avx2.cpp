@@ -74,7 +74,7 @@ void dot_rows(const float* x, int64_t ldx, int64_t k, const uint8_t* row, float 
 // load of x feeds R FMAs and x is read once per R rows. With k = 8192 the 32 KB input fills L1 by
 // itself, and one row at a time re-streams it from L2 next to every weight row: that ran at 60% of
 // the 4-row speed. Short rows stay one at a time (dot_rows<1>): their x sits in L1 anyway, and four
-// interleaved 4 KB streams read memory slower than one sequential stream (measured ~25% slower at
+// interleaved 4 KB streams read memory slower than one sequential stream (measured ~30% slower at
 // k = 2048). Every row keeps the same two accumulator chains whatever R is, so a row's result does
 // not depend on how the rows around it were grouped.
 constexpr int64_t kLongRowK = 4096;
