@@ -281,8 +281,8 @@ double shard_step(const LlamaWeights& params, LlamaWeights* grads, const uint32_
     // x_mid = x + att W_o^T: dx flows through unchanged to x.
     matmul_backward(ws.dx.data(), a.att.data(), w.wo.data<float>(), ws.datt.data(), g.wo.data<float>(), N, qd, C, pool);
     tm.lap(TrainOp::WoMatmulBackward);
-    attention_backward(ws.datt.data(), a.q.data(), a.k.data(), a.v.data(), a.probs.data(), ws.dq.data(), ws.dk.data(),
-                       ws.dv.data(), B, T, H, KVH, hd, pool);
+    attention_backward(ws.datt.data(), a.q.data(), a.k.data(), a.v.data(), a.att.data(), a.probs.data(), ws.dq.data(),
+                       ws.dk.data(), ws.dv.data(), B, T, H, KVH, hd, pool);
     tm.lap(TrainOp::AttentionBackward);
     rope_backward(ws.dq.data(), rope, B, T, H, hd, pool);
     rope_backward(ws.dk.data(), rope, B, T, KVH, hd, pool);
