@@ -21,7 +21,7 @@ namespace flame {
 namespace {
 
 enum class Product { Forward, BackwardData, BackwardWeight };
-enum class Impl { FlamePrepacked, Flame, OpenBlas };
+enum class Impl { FlamePrepacked, Flame, OpenBlas, Hybrid };
 
 // y = x W^T [M, N]; dx = dy W [M, K]; dW += dy^T x [N, K]. x [M, K], W [N, K], dy [M, N].
 struct Shape {
@@ -44,11 +44,13 @@ struct Operands {
     out.resize(p == Product::Forward ? s.M * s.N : (p == Product::BackwardData ? s.M * s.K : s.N * s.K));
     if (p == Product::Forward) packed.pack_transposed(w.data(), s.N, s.K, s.K);
     if (p == Product::BackwardData) packed.pack(w.data(), s.N, s.K, s.K);
+    if (p == Product::BackwardWeight) packed.pack(x.data(), s.M, s.K, s.K);
   }
 };
 
-void run_product(const Shape& s, Product p, Impl impl, Operands& o) {
+void run_product(const Shape& s, Product p, Impl impl, Operands& o, bool pack_x_always = false) {
   const int M = int(s.M), K = int(s.K), N = int(s.N);
+  if (impl == Impl::Hybrid) impl = p == Product::BackwardWeight ? Impl::OpenBlas : Impl::FlamePrepacked;
   if (impl == Impl::OpenBlas) {
     switch (p) {
       case Product::Forward:
@@ -76,8 +78,9 @@ void run_product(const Shape& s, Product p, Impl impl, Operands& o) {
       sgemm::gemm(sgemm::rows(o.dy.data(), s.N), o.packed, o.out.data(), s.K, s.M, false);
       break;
     case Product::BackwardWeight:
-      // x is an activation: packed in every call (both implementations pack it).
-      o.packed.pack(o.x.data(), s.M, s.K, s.K);
+      // x is an activation, packed once per step for all the products that share it (q/k/v share
+      // one x, gate/up another): "flame_prepacked" leaves it out, "flame" packs it every call.
+      if (impl == Impl::Flame || pack_x_always) o.packed.pack(o.x.data(), s.M, s.K, s.K);
       sgemm::gemm(sgemm::transposed(o.dy.data(), s.N), o.packed, o.out.data(), s.K, s.N, true);
       break;
   }
@@ -98,6 +101,8 @@ void BM_SgemmB(benchmark::State& state, Shape s, Product p, Impl impl) {
 }
 
 // Every product of one thread's B step (fwd, dx, dW of each shape, times per_step), in one loop.
+// Conservative for flame: x is packed in every dW product (the step shares one pack among q/k/v
+// and one among gate/up).
 void BM_SgemmBMix(benchmark::State& state, Impl impl) {
   use_single_threaded_blas();
   std::vector<std::unique_ptr<Operands>> ops;
@@ -112,7 +117,7 @@ void BM_SgemmBMix(benchmark::State& state, Impl impl) {
     for (const Shape& s : kShapes)
       for (Product p : {Product::Forward, Product::BackwardData, Product::BackwardWeight}) {
         Operands& o = *ops[i++];
-        for (int r = 0; r < s.per_step; ++r) run_product(s, p, impl, o);
+        for (int r = 0; r < s.per_step; ++r) run_product(s, p, impl, o, /*pack_x_always=*/true);
       }
   }
   state.counters["GFLOPs"] = benchmark::Counter(total * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
@@ -126,13 +131,16 @@ void register_all() {
   for (const Shape& s : kShapes)
     for (auto [p, pn] : products)
       for (auto [impl, in] : impls) {
-        if (p == Product::BackwardWeight && impl == Impl::FlamePrepacked) continue;  // nothing to pre-pack
         benchmark::RegisterBenchmark((std::string("SgemmB/") + s.name + "/" + pn + "/" + in).c_str(), BM_SgemmB, s, p,
                                      impl)
             ->Unit(benchmark::kMillisecond)
             ->MinTime(0.3);
       }
-  for (auto [impl, in] : impls)
+  const std::pair<Impl, const char*> mix_impls[] = {{Impl::FlamePrepacked, "flame_prepacked"},
+                                                    {Impl::Hybrid, "flame_prepacked_fwd_dx+openblas_dW"},
+                                                    {Impl::Flame, "flame"},
+                                                    {Impl::OpenBlas, "openblas"}};
+  for (auto [impl, in] : mix_impls)
     benchmark::RegisterBenchmark((std::string("SgemmBMix/") + in).c_str(), BM_SgemmBMix, impl)
         ->Unit(benchmark::kMillisecond)
         ->MinTime(2.0)

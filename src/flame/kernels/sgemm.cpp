@@ -46,23 +46,15 @@ struct Scratch {
 // k, its 6 values contiguously (dst[t * 6 * kc + k * 6 + i]); rows past mc are zero.
 void pack_a(const AView& a, int64_t m0, int64_t mc, int64_t k0, int64_t kc, float* dst) {
   if (a.row_stride == 1) {
-    // A = X^T: each k is a contiguous run of X's row. Blocks of 8 k keep 8 source rows in L1
-    // while every tile takes its 8 x 6 slice.
-    constexpr int64_t kStep = 8;
-    for (int64_t kb = 0; kb < kc; kb += kStep) {
-      const int64_t ke = std::min(kb + kStep, kc);
-      for (int64_t t0 = 0; t0 < mc; t0 += kTileRows) {
-        float* d = dst + t0 * kc;
-        const int64_t rows = std::min(kTileRows, mc - t0);
-        for (int64_t k = kb; k < ke; ++k) {
-          const float* src = a.data + (k0 + k) * a.col_stride + m0 + t0;
-          if (rows == kTileRows) {
-            std::memcpy(d + k * kTileRows, src, sizeof(float) * kTileRows);
-          } else {
-            for (int64_t i = 0; i < kTileRows; ++i) d[k * kTileRows + i] = i < rows ? src[i] : 0.0f;
-          }
-        }
-      }
+    // A = X^T: A's column k is a contiguous run of X's row k. Read row after row (sequential,
+    // prefetch-friendly) and deal each row's 6-value pieces out to the tiles.
+    const int64_t full = mc - mc % kTileRows;
+    for (int64_t k = 0; k < kc; ++k) {
+      const float* src = a.data + (k0 + k) * a.col_stride + m0;
+      float* d = dst + k * kTileRows;
+      for (int64_t t0 = 0; t0 < full; t0 += kTileRows) std::memcpy(d + t0 * kc, src + t0, sizeof(float) * kTileRows);
+      if (full < mc)
+        for (int64_t i = 0; i < kTileRows; ++i) d[full * kc + i] = full + i < mc ? src[full + i] : 0.0f;
     }
     return;
   }
