@@ -226,7 +226,7 @@ void check_call(const LlamaWeights& params, const uint32_t* inputs, const uint32
 void forward_body(const LlamaWeights& p, const PackedModel& pm, const uint32_t* inputs, const LlamaConfig& c,
                   const RopeAngles& rope, Shard& ws, ThreadPool& pool, TrainOpTimer& tm) {
   const int64_t B = ws.B, T = ws.T, N = ws.N, C = c.dim, H = c.n_heads, KVH = c.n_kv_heads, hd = c.head_dim;
-  const int64_t qd = H * hd, kvd = KVH * hd, F = c.ffn_dim;
+  const int64_t F = c.ffn_dim;
   embedding_forward(p.token_embd.data<float>(), inputs, ws.x[0].data(), N, C, pool);
   tm.lap(TrainOp::Embedding);
   for (int64_t l = 0; l < c.n_layers; ++l) {
@@ -279,7 +279,7 @@ double shard_step(const LlamaWeights& params, const PackedModel& pm, LlamaWeight
   if (grads == nullptr)
     return classifier_forward(ws.xnf.data(), pm.output, targets, ws.N, ws.logits_chunk.data(), ws.chunk_rows, pool);
   const int64_t B = ws.B, T = ws.T, N = ws.N, C = c.dim, H = c.n_heads, KVH = c.n_kv_heads, hd = c.head_dim;
-  const int64_t qd = H * hd, kvd = KVH * hd, F = c.ffn_dim;
+  const int64_t qd = H * hd, F = c.ffn_dim;
   float* d_output = c.tied_embeddings ? grads->token_embd.data<float>() : grads->output.data<float>();
   const double sum = classifier_forward_backward(ws.xnf.data(), pm.output, targets, N, ws.logits_chunk.data(),
                                                  ws.chunk_rows, ws.dxn.data(), d_output, dlogit_scale, pool);
