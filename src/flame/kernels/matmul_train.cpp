@@ -1,5 +1,8 @@
 #include "flame/kernels/matmul_train.h"
 
+#include <algorithm>
+#include <atomic>
+
 namespace flame {
 namespace {
 // Rows per chunk are multiples of the GEMM's register tile, so no thread gets a partial tile
@@ -13,14 +16,39 @@ std::pair<int64_t, int64_t> panel_share(int64_t panels, int t, int nt) {
 }  // namespace
 
 void PackedWeight::pack(const float* w, int64_t N, int64_t K, ThreadPool& pool) {
-  rows = N, cols = K;
-  transposed.resize(K, N);
-  plain.resize(N, K);
-  pool.run([&](int t, int nt) {
-    const auto [tb, te] = panel_share(transposed.panels(), t, nt);
-    transposed.pack_panels_transposed(w, K, tb, te);
-    const auto [pb, pe] = panel_share(plain.panels(), t, nt);
-    plain.pack_panels(w, K, pb, pe);
+  pack_weights({{w, N, K, this}}, pool);
+}
+
+void pack_weights(const std::vector<WeightToPack>& weights, ThreadPool& pool) {
+  struct Job {
+    const WeightToPack* weight;
+    bool transposed;
+    int64_t p0, p1;  // panels
+  };
+  constexpr int64_t kPanelsPerJob = 32;
+  std::vector<Job> jobs;
+  for (const WeightToPack& item : weights) {
+    PackedWeight& d = *item.dst;
+    d.rows = item.rows, d.cols = item.cols;
+    d.transposed.resize(item.cols, item.rows);
+    d.plain.resize(item.rows, item.cols);
+    for (bool transposed : {true, false}) {
+      const int64_t panels = (transposed ? d.transposed : d.plain).panels();
+      for (int64_t p0 = 0; p0 < panels; p0 += kPanelsPerJob)
+        jobs.push_back({&item, transposed, p0, std::min(p0 + kPanelsPerJob, panels)});
+    }
+  }
+  std::atomic<size_t> next{0};
+  pool.run_claimed([&](int, int) {
+    for (size_t j; (j = next.fetch_add(1, std::memory_order_relaxed)) < jobs.size();) {
+      const Job& job = jobs[j];
+      PackedWeight& d = *job.weight->dst;
+      if (job.transposed) {
+        d.transposed.pack_panels_transposed(job.weight->w, job.weight->cols, job.p0, job.p1);
+      } else {
+        d.plain.pack_panels(job.weight->w, job.weight->cols, job.p0, job.p1);
+      }
+    }
   });
 }
 

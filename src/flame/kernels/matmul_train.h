@@ -8,6 +8,7 @@
 //
 //   PackedWeight pw;
 //   pw.pack(w, N, K, pool);                                     // after every weight update
+//   pack_weights({{w1, N1, K1, &pw1}, {w2, N2, K2, &pw2}}, pool);  // many at once
 //   matmul_forward(x, pw, y, M, pool);                          // y = x . W^T
 //   sgemm::PackedB xp;
 //   pack_activation(x, M, K, xp, pool);                         // once per x
@@ -19,6 +20,7 @@
 // Shapes: x [M, K] (M = B*T positions, K = in features), W [N, K] (out, in), y [M, N].
 // Saved for backward: the input x (the caller keeps it) and W.
 #include <cstdint>
+#include <vector>
 
 #include "flame/core/thread_pool.h"
 #include "flame/kernels/matmul.h"  // use_single_threaded_blas
@@ -35,6 +37,15 @@ struct PackedWeight {
   // Packs both layouts, panels split over the pool.
   void pack(const float* w, int64_t N, int64_t K, ThreadPool& pool);
 };
+
+// Packs several weights in one pool call; the work (chunks of panels) is claimed, so a worker that
+// the OS has descheduled never stalls the caller (a training step packs every matrix once).
+struct WeightToPack {
+  const float* w;
+  int64_t rows, cols;  // W [rows, cols]
+  PackedWeight* dst;
+};
+void pack_weights(const std::vector<WeightToPack>& weights, ThreadPool& pool);
 
 // Packs x [M, K] as the B operand of dW += dy^T . x (depth M, width K), panels split over the pool.
 void pack_activation(const float* x, int64_t M, int64_t K, sgemm::PackedB& out, ThreadPool& pool);

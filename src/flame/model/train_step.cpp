@@ -95,16 +95,18 @@ struct TrainWorkspace::Impl {
   // Packs every weight matrix (once per call: the optimizer changes them between calls).
   const PackedModel& pack_weights(const LlamaWeights& p, ThreadPool& pool) {
     packed.layers.resize(p.layers.size());
-    auto pack = [&](PackedWeight& dst, const Tensor& w) {
-      dst.pack(w.data<float>(), w.shape()[0], w.shape()[1], pool);
+    std::vector<WeightToPack> list;
+    auto add = [&](PackedWeight& dst, const Tensor& w) {
+      list.push_back({w.data<float>(), w.shape()[0], w.shape()[1], &dst});
     };
     for (size_t l = 0; l < p.layers.size(); ++l) {
       const LayerWeights& w = p.layers[l];
       PackedLayer& d = packed.layers[l];
-      pack(d.wq, w.wq), pack(d.wk, w.wk), pack(d.wv, w.wv), pack(d.wo, w.wo);
-      pack(d.w_gate, w.w_gate), pack(d.w_up, w.w_up), pack(d.w_down, w.w_down);
+      add(d.wq, w.wq), add(d.wk, w.wk), add(d.wv, w.wv), add(d.wo, w.wo);
+      add(d.w_gate, w.w_gate), add(d.w_up, w.w_up), add(d.w_down, w.w_down);
     }
-    pack(packed.output, p.output_matrix());
+    add(packed.output, p.output_matrix());
+    flame::pack_weights(list, pool);  // one pool call for the whole model
     return packed;
   }
 
