@@ -120,18 +120,22 @@ void PackedB::pack_panels(const float* b, int64_t ldb, int64_t p0, int64_t p1) {
 }
 
 void PackedB::pack_panels_transposed(const float* w, int64_t ldw, int64_t p0, int64_t p1) {
+  const bool fast = cpu().has_avx2_fma();
   for (int64_t p = p0; p < p1; ++p) {
     const int64_t n0 = p * kPanelWidth, cols = std::min(kPanelWidth, width_ - n0);
     for (int64_t k0 = 0; k0 < depth_; k0 += kDepthBlock) {
       const int64_t kc = std::min(kDepthBlock, depth_ - k0);
       float* d = at(k0, p);  // kc rows of 16, contiguous
+      // Full panels: 8 x 8 transposes (AVX2) for the first kc - kc % 8 rows.
+      const int64_t done =
+          cols == kPanelWidth && fast ? avx2::pack_transposed_rows16(w + n0 * ldw + k0, ldw, kc, d) : 0;
       for (int64_t j = 0; j < kPanelWidth; ++j) {
         if (j >= cols) {
-          for (int64_t k = 0; k < kc; ++k) d[k * kPanelWidth + j] = 0.0f;
+          for (int64_t k = done; k < kc; ++k) d[k * kPanelWidth + j] = 0.0f;
           continue;
         }
         const float* src = w + (n0 + j) * ldw + k0;
-        for (int64_t k = 0; k < kc; ++k) d[k * kPanelWidth + j] = src[k];
+        for (int64_t k = done; k < kc; ++k) d[k * kPanelWidth + j] = src[k];
       }
     }
   }

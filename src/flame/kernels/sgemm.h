@@ -96,6 +96,9 @@ void tile_rows(int64_t kc, const float* a, int64_t lda, const float* b, float* c
 void tile_packed(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool load_c);
 }  // namespace scalar
 namespace avx2 {
+// Rows [0, kc - kc % 8) of one full panel's K block of B = W^T: d[k * 16 + j] = w[j * ldw + k] for
+// the 16 rows j of W; returns how many k it packed (the caller packs the rest).
+int64_t pack_transposed_rows16(const float* w, int64_t ldw, int64_t kc, float* d);
 void tile_rows(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, bool load_c);
 void tile_packed(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool load_c);
 }  // namespace avx2

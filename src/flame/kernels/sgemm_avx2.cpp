@@ -67,3 +67,36 @@ void tile_packed(int64_t kc, const float* a, const float* b, float* c, int64_t l
 }
 
 }  // namespace flame::sgemm::avx2
+
+namespace flame::sgemm::avx2 {
+namespace {
+// Transposes the 8 x 8 block r[0..7] in place (r[i] = row i on entry, column i on exit).
+inline void transpose8(__m256 r[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r[0] = _mm256_permute2f128_ps(s0, s4, 0x20), r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+  r[2] = _mm256_permute2f128_ps(s2, s6, 0x20), r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+  r[4] = _mm256_permute2f128_ps(s0, s4, 0x31), r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+  r[6] = _mm256_permute2f128_ps(s2, s6, 0x31), r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+}  // namespace
+
+int64_t pack_transposed_rows16(const float* w, int64_t ldw, int64_t kc, float* d) {
+  const int64_t k8 = kc / 8 * 8;
+  for (int64_t k = 0; k < k8; k += 8)
+    for (int half = 0; half < 2; ++half) {
+      __m256 r[8];
+      for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(w + (half * 8 + i) * ldw + k);
+      transpose8(r);  // r[j] = W[half*8 .. half*8+7][k + j]
+      for (int j = 0; j < 8; ++j) _mm256_store_ps(d + (k + j) * kPanelWidth + half * 8, r[j]);
+    }
+  return k8;
+}
+
+}  // namespace flame::sgemm::avx2
