@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "flame/core/cpu.h"
+#include "flame/core/error.h"
 #include "flame/core/thread_pool.h"
 #include "flame/kernels/matmul_train.h"
 #include "flame/kernels/sgemm.h"
@@ -176,6 +177,18 @@ TEST(Sgemm, PackedTrainingProductsMatchReferenceAndIgnoreThreadCount) {
   expect_close(y[0], naive(x.data(), K, 1, wt.data(), N, nullptr, M, K, N), K, "y = x W^T");
   expect_close(dx[0], naive(dy.data(), N, 1, w.data(), K, nullptr, M, N, K), N, "dx = dy W");
   expect_close(dw[0], naive(dy.data(), 1, N, x.data(), K, &dw0, N, M, K), M, "dW += dy^T x");
+}
+
+TEST(Sgemm, BackwardWithoutMatchingPackedActivationIsAnError) {
+  ThreadPool pool(1);
+  const auto w = random_floats(8 * 5, 15), dy = random_floats(4 * 8, 16), x = random_floats(4 * 5, 17);
+  PackedWeight pw;
+  pw.pack(w.data(), 8, 5, pool);
+  std::vector<float> dw(8 * 5);
+  EXPECT_THROW(matmul_backward(dy.data(), nullptr, pw, nullptr, dw.data(), 4, pool), ArgumentError);
+  sgemm::PackedB wrong;
+  pack_activation(x.data(), 3, 5, wrong, pool);  // 3 rows, not 4
+  EXPECT_THROW(matmul_backward(dy.data(), &wrong, pw, nullptr, dw.data(), 4, pool), ArgumentError);
 }
 
 }  // namespace

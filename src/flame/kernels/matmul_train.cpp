@@ -1,7 +1,11 @@
 #include "flame/kernels/matmul_train.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
+
+#include "flame/core/error.h"
 
 namespace flame {
 namespace {
@@ -73,6 +77,10 @@ void matmul_forward(const float* x, const PackedWeight& w, float* y, int64_t M, 
 void matmul_backward(const float* dy, const sgemm::PackedB* x_packed, const PackedWeight& w, float* dx, float* dw,
                      int64_t M, ThreadPool& pool, bool accumulate_dx) {
   const int64_t K = w.cols, N = w.rows;
+  if (dw != nullptr && (x_packed == nullptr || x_packed->depth() != M || x_packed->width() != K))
+    throw ArgumentError("matmul_backward",
+                        fmt::format("dW needs x packed as [{}, {}] (pack_activation), got {}", M, K,
+                                    x_packed ? fmt::format("[{}, {}]", x_packed->depth(), x_packed->width()) : "none"));
   pool.run([&](int t, int nt) {
     if (dx != nullptr) {
       // dx rows [b, e): dy[b:e, :] . W
