@@ -71,7 +71,7 @@ void BM_QuantGemm(benchmark::State& state) {
 BENCHMARK(BM_QuantGemm)
     ->ArgNames({"type", "n", "k", "int"})
     ->Apply([](benchmark::internal::Benchmark* b) {
-      for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K})
+      for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K})
         for (auto [n, k] : {std::pair<int64_t, int64_t>{2048, 2048}, {8192, 2048}, {2048, 8192}})
           for (int integer : {0, 1}) b->Args({static_cast<int64_t>(t), n, k, integer});
     })

@@ -72,7 +72,9 @@ TEST(MatmulKernel, FastAndScalarPathsMatchFloat64ForEveryTypeAndShape) {
                            {2, 40, 77},
                            {8, 70, 352},
                            {17, 300, 256},
-                           {64, 129, 77}}) {
+                           {64, 129, 77},
+                           {1, 13, 8195},    // decode of long rows (k > 4096): 4 rows per pass, odd tail
+                           {1, 6, 4104}}) {  // k % 16 == 8: one 8-wide step after the 16-wide loop
       SCOPED_TRACE(testing::Message() << dtype_name(type) << " m=" << m << " n=" << n << " k=" << k);
       const Tensor w = random_weight(type, n, k, 11 * m + k);
       const auto x = random_floats(static_cast<size_t>(m * k), 5 + m);
@@ -103,6 +105,55 @@ TEST(MatmulKernel, Avx2RowKernelMatchesScalarTwinDirectly) {
       detail::rows_to_f32_avx2(type, w.data(), w.row_bytes(), ca.data(), n, k);
       detail::rows_to_f32_scalar(type, w.data(), w.row_bytes(), cb.data(), n, k);
       EXPECT_EQ(ca, cb) << dtype_name(type);  // conversion is exact
+    }
+  }
+}
+
+// Decode of rows longer than 4096 takes up to 4 weight rows per pass over x; every group size
+// (1..4 rows at a range's end) and every k tail must still agree with the scalar twin.
+TEST(MatmulKernel, Avx2LongRowDecodeMatchesScalarForEveryGroupSizeAndTail) {
+  if (!cpu().has_avx2_fma()) GTEST_SKIP() << "no AVX2/FMA/F16C";
+  for (DType type : {DType::F32, DType::F16, DType::BF16}) {
+    for (int64_t k : {4097, 4104, 4112, 8192, 8195}) {
+      const int64_t n = 11;
+      const Tensor w = random_weight(type, n, k, static_cast<uint32_t>(k));
+      const auto x = random_floats(static_cast<size_t>(k), 6);
+      std::vector<float> scalar(static_cast<size_t>(n));
+      detail::gemv_rows_scalar(type, w.data(), w.row_bytes(), x.data(), scalar.data(), 1, k, n, 0, n);
+      // Ranges ending 1, 2, 3 and 4 rows after a multiple of 4 from their start.
+      for (auto [b, e] : {std::pair<int64_t, int64_t>{0, 11}, {1, 10}, {2, 11}, {3, 4}, {0, 8}}) {
+        SCOPED_TRACE(testing::Message() << dtype_name(type) << " k=" << k << " rows " << b << ".." << e);
+        std::vector<float> fast(static_cast<size_t>(n), -1.0f);
+        detail::gemv_rows_avx2(type, w.data(), w.row_bytes(), x.data(), fast.data(), 1, k, n, b, e);
+        for (int64_t r = 0; r < n; ++r) {
+          if (r < b || r >= e) {
+            EXPECT_EQ(fast[r], -1.0f) << "row " << r << " is outside the range and must stay untouched";
+            continue;
+          }
+          // Different summation orders over k terms of unit size: ~sqrt(k) * 2^-24 * |terms|.
+          EXPECT_NEAR(fast[r], scalar[r], 2e-5 * std::sqrt(static_cast<double>(k)) * (1 + std::abs(scalar[r])))
+              << "row " << r;
+        }
+      }
+    }
+  }
+}
+
+// A row's decode result must not depend on which rows share its pass (chunk boundaries differ
+// between products and thread counts must not change the output bits).
+TEST(MatmulKernel, Avx2DecodeRowResultDoesNotDependOnItsNeighbours) {
+  if (!cpu().has_avx2_fma()) GTEST_SKIP() << "no AVX2/FMA/F16C";
+  for (DType type : {DType::F32, DType::F16, DType::BF16}) {
+    for (int64_t k : {2048, 8192, 8195}) {
+      SCOPED_TRACE(testing::Message() << dtype_name(type) << " k=" << k);
+      const int64_t n = 7;
+      const Tensor w = random_weight(type, n, k, 9);
+      const auto x = random_floats(static_cast<size_t>(k), 10);
+      std::vector<float> together(static_cast<size_t>(n)), alone(static_cast<size_t>(n));
+      detail::gemv_rows_avx2(type, w.data(), w.row_bytes(), x.data(), together.data(), 1, k, n, 0, n);
+      for (int64_t r = 0; r < n; ++r)
+        detail::gemv_rows_avx2(type, w.data(), w.row_bytes(), x.data(), alone.data(), 1, k, n, r, r + 1);
+      EXPECT_EQ(together, alone);
     }
   }
 }

@@ -10,6 +10,7 @@
 
 #include "flame/core/cpu.h"
 #include "flame/core/error.h"
+#include "flame/core/half.h"
 #include "flame/core/thread_pool.h"
 #include "flame/kernels/quant.h"
 #include "flame/kernels/quant_blocks.h"
@@ -19,7 +20,7 @@
 namespace flame {
 namespace {
 
-constexpr DType kGemmTypes[] = {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K};
+constexpr DType kGemmTypes[] = {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
 
 using test::gaussian;
 
@@ -65,6 +66,39 @@ TEST(QuantGemm, Avx2EqualsScalarBitForBit) {
         ASSERT_EQ(fast[i], ref[i]) << dtype_name(t) << " m=" << s.m << " n=" << s.n << " k=" << s.k << " at " << i / s.n
                                    << "," << i % s.n;
     }
+}
+
+// Q5_K levels reach 31, so 8 groups of vpmaddubsw pairs (8 * 2 * 31 * 127) would overflow the 16-bit
+// sums the Q4_K kernel keeps per sub-block. All-maximal levels and scales against activations of
+// +-127 must still equal the scalar twin's exact integer sums.
+TEST(QuantGemm, Q5kExtremeLevelsDoNotSaturate16BitSums) {
+  if (!cpu().has_avx2_fma()) GTEST_SKIP() << "no AVX2/FMA";
+  ThreadPool pool(1);
+  const int64_t n = 8, k = 512, m = 8;
+  Tensor w = Tensor::empty(DType::Q5_K, {n, k});
+  for (int64_t r = 0; r < n; ++r) {
+    auto* blocks = static_cast<quant::BlockQ5_K*>(w.row<void>(r));
+    for (int64_t b = 0; b < k / quant::kQK_K; ++b) {
+      blocks[b].d = f32_to_f16(0.001f);
+      blocks[b].dmin = f32_to_f16(r % 2 ? 0.0f : 0.002f);
+      std::memset(blocks[b].scales, 0xFF, sizeof blocks[b].scales);  // scales and mins 63
+      std::memset(blocks[b].qh, 0xFF, sizeof blocks[b].qh);          // every level 31
+      std::memset(blocks[b].qs, 0xFF, sizeof blocks[b].qs);
+    }
+  }
+  // Row i: all equal (every activation level -127), or the first one positive and the rest
+  // negative (levels +127 after it), alternating.
+  std::vector<float> x(m * k);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t e = 0; e < k; ++e) x[i * k + e] = i % 2 == 0 || e % quant::kQK_K == 0 ? 1.0f : -1.0f;
+  std::vector<float> fast(m * n), ref(m * n);
+  quant_gemm(w, x.data(), fast.data(), m, pool);
+  quant_gemm_scalar(w, x.data(), ref.data(), m, pool);
+  EXPECT_EQ(fast, ref);
+  // Independent check of row 0 against activation 0 (all x = 1, quantized exactly): every weight
+  // dequantizes to d * 63 * 31 - dmin * 63.
+  const float dw = f16_to_f32(f32_to_f16(0.001f)), dm = f16_to_f32(f32_to_f16(0.002f));
+  EXPECT_NEAR(ref[0], k * (dw * 63 * 31 - dm * 63), 1e-4 * k * dw * 63 * 31);
 }
 
 // The AVX2 activation quantizers write the same bytes as the scalar ones, including all-zero

@@ -227,21 +227,31 @@ Vec attention_reference(const Vec& q, const Vec& k, const Vec& v, int64_t B, int
   return out;
 }
 
+// Both backward entry points (with and without the forward output) against finite differences.
 void check_attention(int64_t B, int64_t T, int64_t H, int64_t KVH, int64_t hd, uint32_t seed) {
   auto q = random_floats(B * T * H * hd, seed), k = random_floats(B * T * KVH * hd, seed + 1),
        v = random_floats(B * T * KVH * hd, seed + 2), r = random_floats(B * T * H * hd, seed + 3);
   std::vector<float> out(q.size()), probs(B * H * T * T), dq(q.size()), dk(k.size()), dv(v.size());
+  std::vector<float> dq2(q.size()), dk2(k.size()), dv2(v.size());
   attention_forward(q.data(), k.data(), v.data(), out.data(), probs.data(), B, T, H, KVH, hd, test_pool());
   const Vec qd = to_double(q), kd = to_double(k), vd = to_double(v);
   EXPECT_LT(rel_error(out, attention_reference(qd, kd, vd, B, T, H, KVH, hd)), kForwardTol);
   attention_backward(r.data(), q.data(), k.data(), v.data(), probs.data(), dq.data(), dk.data(), dv.data(), B, T, H,
                      KVH, hd, test_pool());
+  attention_backward(r.data(), q.data(), k.data(), v.data(), out.data(), probs.data(), dq2.data(), dk2.data(),
+                     dv2.data(), B, T, H, KVH, hd, test_pool());
   auto L = [&](const Vec& a, const Vec& b, const Vec& c) {
     return dot(attention_reference(a, b, c, B, T, H, KVH, hd), r);
   };
-  EXPECT_LT(rel_error(dq, finite_difference([&](const Vec& x) { return L(x, kd, vd); }, qd)), kGradTol);
-  EXPECT_LT(rel_error(dk, finite_difference([&](const Vec& x) { return L(qd, x, vd); }, kd)), kGradTol);
-  EXPECT_LT(rel_error(dv, finite_difference([&](const Vec& x) { return L(qd, kd, x); }, vd)), kGradTol);
+  const Vec fq = finite_difference([&](const Vec& x) { return L(x, kd, vd); }, qd);
+  const Vec fk = finite_difference([&](const Vec& x) { return L(qd, x, vd); }, kd);
+  const Vec fv = finite_difference([&](const Vec& x) { return L(qd, kd, x); }, vd);
+  EXPECT_LT(rel_error(dq, fq), kGradTol);
+  EXPECT_LT(rel_error(dk, fk), kGradTol);
+  EXPECT_LT(rel_error(dv, fv), kGradTol);
+  EXPECT_LT(rel_error(dq2, fq), kGradTol);
+  EXPECT_LT(rel_error(dk2, fk), kGradTol);
+  EXPECT_LT(rel_error(dv2, fv), kGradTol);
 }
 
 TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesGqa) {
@@ -253,6 +263,14 @@ TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesMha) {
 // More than one 64-row block of queries, so the blocked causal products are exercised.
 TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesLongSequence) {
   check_attention(1, 70, 2, 1, 2, 40);
+}
+// head_dim a multiple of 16 takes the AVX2 tile path (where present): partial 6-row tiles, a
+// partial 16-key panel, GQA and MHA.
+TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesTiledHeadDim16) {
+  check_attention(2, 19, 4, 2, 16, 60);
+}
+TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesTiledHeadDim32) {
+  check_attention(1, 13, 2, 2, 32, 70);
 }
 
 TEST(TrainKernels, SwigluBackwardMatchesFiniteDifferences) {

@@ -209,5 +209,16 @@ TEST(TrainReference, GqaUntiedLongLlama3RopeMatchesPytorch) {
   check_against_pytorch(c);
 }
 
+// head_dim 32 (the configs' size): the AVX2 attention tiles where present, with a sequence that
+// ends in partial 6-row and 16-key tiles.
+TEST(TrainReference, GqaHeadDim32TiledAttentionMatchesPytorch) {
+  Case c = make_case("gqa_hd32", 64, 64, 2, 2, 1, 96, 40, 2, false);
+  // At the shared max_lr of 1e-2 this wider model's loss curve drifts from PyTorch's by 2-4e-4
+  // over the 50 steps whatever the kernels (the scalar path too): fp32 rounding amplified by
+  // the updates. A gentler rate keeps the comparison far inside its 1e-3 bound.
+  c.cfg["schedule"]["max_lr"] = 3e-3;
+  check_against_pytorch(c);
+}
+
 }  // namespace
 }  // namespace flame

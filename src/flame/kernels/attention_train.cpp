@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "flame/core/cpu.h"
 #include "flame/kernels/matmul_train.h"
 #include "flame/kernels/train_math.h"
 
@@ -14,7 +15,33 @@ namespace {
 // Query rows per block: a block attends to keys [0, block end), so the masked upper triangle is
 // mostly skipped while each sgemm stays large enough to be efficient.
 constexpr int64_t kBlock = 64;
+
+bool use_avx2(int64_t hd) {
+  return cpu().has_avx2_fma() && avx2::attention_supported(hd);
+}
 }  // namespace
+
+void attention_forward(const float* q, const float* k, const float* v, float* out, float* probs, int64_t B, int64_t T,
+                       int64_t H, int64_t KVH, int64_t hd, ThreadPool& pool) {
+  if (use_avx2(hd)) return avx2::attention_forward(q, k, v, out, probs, B, T, H, KVH, hd, pool);
+  sgemm_blocks::attention_forward(q, k, v, out, probs, B, T, H, KVH, hd, pool);
+}
+
+void attention_backward(const float* dout, const float* q, const float* k, const float* v, const float* probs,
+                        float* dq, float* dk, float* dv, int64_t B, int64_t T, int64_t H, int64_t KVH, int64_t hd,
+                        ThreadPool& pool) {
+  if (use_avx2(hd)) return avx2::attention_backward(dout, q, k, v, nullptr, probs, dq, dk, dv, B, T, H, KVH, hd, pool);
+  sgemm_blocks::attention_backward(dout, q, k, v, probs, dq, dk, dv, B, T, H, KVH, hd, pool);
+}
+
+void attention_backward(const float* dout, const float* q, const float* k, const float* v, const float* out,
+                        const float* probs, float* dq, float* dk, float* dv, int64_t B, int64_t T, int64_t H,
+                        int64_t KVH, int64_t hd, ThreadPool& pool) {
+  if (use_avx2(hd)) return avx2::attention_backward(dout, q, k, v, out, probs, dq, dk, dv, B, T, H, KVH, hd, pool);
+  sgemm_blocks::attention_backward(dout, q, k, v, probs, dq, dk, dv, B, T, H, KVH, hd, pool);
+}
+
+namespace sgemm_blocks {
 
 void attention_forward(const float* q, const float* k, const float* v, float* out, float* probs, int64_t B, int64_t T,
                        int64_t H, int64_t KVH, int64_t hd, ThreadPool& pool) {
@@ -99,4 +126,5 @@ void attention_backward(const float* dout, const float* q, const float* k, const
   });
 }
 
+}  // namespace sgemm_blocks
 }  // namespace flame

@@ -48,7 +48,9 @@ float row_q4_0(const BlockQ4_0* w, const Activations& a, int64_t j) {
   return acc;
 }
 
-float row_q4_k(const BlockQ4_K* w, const Activations& a, int64_t j) {
+// Q4_K and Q5_K: the same scales, mins and epilogue; only the level (4 or 5 bits) differs.
+template <class Block, int (*level)(const Block&, int)>
+float row_k4_like(const Block* w, const Activations& a, int64_t j) {
   const auto* y = reinterpret_cast<const BlockQ8_K*>(a.blocks + j * a.row_bytes);
   float acc = 0.0f;
   for (int64_t b = 0; b < a.k / kQK_K; ++b) {
@@ -57,7 +59,7 @@ float row_q4_k(const BlockQ4_K* w, const Activations& a, int64_t j) {
       uint8_t sc, mn;
       unpack_scale_min_k4(s, w[b].scales, sc, mn);
       int32_t sub = 0;
-      for (int e = 32 * s; e < 32 * s + 32; ++e) sub += q4_k_level(w[b], e) * y[b].qs[e];
+      for (int e = 32 * s; e < 32 * s + 32; ++e) sub += level(w[b], e) * y[b].qs[e];
       isum += sc * sub;
       msum += mn * (y[b].bsums[2 * s] + y[b].bsums[2 * s + 1]);
     }
@@ -100,7 +102,10 @@ void gemm_rows_scalar(DType type, const uint8_t* w, size_t w_row_bytes, const Ac
           v = row_q4_0(reinterpret_cast<const BlockQ4_0*>(wr), act, j);
           break;
         case DType::Q4_K:
-          v = row_q4_k(reinterpret_cast<const BlockQ4_K*>(wr), act, j);
+          v = row_k4_like<BlockQ4_K, q4_k_level>(reinterpret_cast<const BlockQ4_K*>(wr), act, j);
+          break;
+        case DType::Q5_K:
+          v = row_k4_like<BlockQ5_K, q5_k_level>(reinterpret_cast<const BlockQ5_K*>(wr), act, j);
           break;
         case DType::Q6_K:
           v = row_q6_k(reinterpret_cast<const BlockQ6_K*>(wr), act, j);
@@ -186,7 +191,8 @@ void run_gemm(const Tensor& weight, const float* x, float* y, int64_t m, ThreadP
 }  // namespace
 
 bool quant_gemm_supported(DType type) {
-  return type == DType::Q8_0 || type == DType::Q4_0 || type == DType::Q4_K || type == DType::Q6_K;
+  return type == DType::Q8_0 || type == DType::Q4_0 || type == DType::Q4_K || type == DType::Q5_K ||
+         type == DType::Q6_K;
 }
 
 void quant_gemm(const Tensor& weight, const float* x, float* y, int64_t m, ThreadPool& pool) {

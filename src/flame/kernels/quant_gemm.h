@@ -1,7 +1,7 @@
 #pragma once
 // Integer GEMM on packed quantized weight blocks, for prompt processing (many activation rows):
 // y[m][n] = x[m][k] . W[n][k]^T. The m activation rows are quantized once to the type's 8-bit
-// blocks (Q8_0 for Q4_0/Q8_0, Q8_K for Q4_K/Q6_K), exactly as the per-row dot products do; the
+// blocks (Q8_0 for Q4_0/Q8_0, Q8_K for Q4_K/Q5_K/Q6_K), exactly as the per-row dot products do; the
 // AVX2 path repacks 8 weight rows at a time into an interleaved panel (one 32-byte vector holds
 // 4 consecutive levels of each of the 8 rows) so one vpmaddubsw multiplies 8 rows by a broadcast
 // group of 4 activations, and integer sums stay in registers across a block.
@@ -20,7 +20,7 @@
 
 namespace flame {
 
-// Q8_0, Q4_0, Q4_K and Q6_K; other types use the dequantize + sgemm path.
+// Q8_0, Q4_0, Q4_K, Q5_K and Q6_K; other types use the dequantize + sgemm path.
 bool quant_gemm_supported(DType type);
 
 // Dispatches to the AVX2 kernels when the CPU has them and force_scalar() is off.
@@ -63,6 +63,12 @@ inline int q6_k_level(const quant::BlockQ6_K& x, int e) {
 inline int q4_k_level(const quant::BlockQ4_K& x, int e) {
   const uint8_t q = x.qs[32 * (e / 64) + e % 32];
   return (e / 32) % 2 ? q >> 4 : q & 0xF;
+}
+// Level (0..31) of element e of a Q5_K super-block: the Q4_K nibble plus bit e/32 of qh[e % 32].
+inline int q5_k_level(const quant::BlockQ5_K& x, int e) {
+  const uint8_t q = x.qs[32 * (e / 64) + e % 32];
+  const int low = (e / 32) % 2 ? q >> 4 : q & 0xF;
+  return low | (((x.qh[e % 32] >> (e / 32)) & 1) << 4);
 }
 
 }  // namespace quant_gemm_detail

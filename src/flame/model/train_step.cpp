@@ -313,8 +313,8 @@ double shard_step(const LlamaWeights& params, const PackedModel& pm, LlamaWeight
     pack_activation(a.att.data(), N, qd, xp, pool);
     matmul_backward(ws.dx.data(), &xp, pw.wo, ws.datt.data(), g.wo.data<float>(), N, pool);
     tm.lap(TrainOp::WoMatmulBackward);
-    attention_backward(ws.datt.data(), a.q.data(), a.k.data(), a.v.data(), a.probs.data(), ws.dq.data(), ws.dk.data(),
-                       ws.dv.data(), B, T, H, KVH, hd, pool);
+    attention_backward(ws.datt.data(), a.q.data(), a.k.data(), a.v.data(), a.att.data(), a.probs.data(), ws.dq.data(),
+                       ws.dk.data(), ws.dv.data(), B, T, H, KVH, hd, pool);
     tm.lap(TrainOp::AttentionBackward);
     rope_backward(ws.dq.data(), rope, B, T, H, hd, pool);
     rope_backward(ws.dk.data(), rope, B, T, KVH, hd, pool);
