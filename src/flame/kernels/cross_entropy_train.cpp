@@ -53,34 +53,56 @@ int64_t classifier_chunk_rows(int64_t V, int64_t N) {
 }
 
 namespace {
-double run_classifier(const float* x, const float* w, const uint32_t* targets, int64_t N, int64_t C, int64_t V,
-                      float* chunk, int64_t chunk_rows, float* dx, float* dw, float scale, ThreadPool& pool) {
+double run_classifier(const float* x, const PackedWeight& w, const uint32_t* targets, int64_t N, float* chunk,
+                      int64_t chunk_rows, float* dx, float* dw, float scale, ThreadPool& pool) {
+  const int64_t C = w.cols, V = w.rows;
   std::vector<float> losses(chunk_rows), lse(chunk_rows);
+  sgemm::PackedB x_packed;  // this chunk's rows of x, for dw
   double total = 0.0;
   for (int64_t r0 = 0; r0 < N; r0 += chunk_rows) {
     const int64_t rows = std::min(chunk_rows, N - r0);
-    matmul_forward(x + r0 * C, w, chunk, rows, C, V, pool);
+    matmul_forward(x + r0 * C, w, chunk, rows, pool);
     if (dx == nullptr) {
       cross_entropy_forward(chunk, targets + r0, losses.data(), lse.data(), rows, V, pool);
     } else {
       cross_entropy_forward_backward_inplace(chunk, targets + r0, losses.data(), scale, rows, V, pool);
     }
     for (int64_t i = 0; i < rows; ++i) total += losses[i];
-    if (dx != nullptr) matmul_backward(chunk, x + r0 * C, w, dx + r0 * C, dw, rows, C, V, pool);
+    if (dx != nullptr) {
+      pack_activation(x + r0 * C, rows, C, x_packed, pool);
+      matmul_backward(chunk, &x_packed, w, dx + r0 * C, dw, rows, pool);
+    }
   }
   return total;
+}
+
+PackedWeight pack_output(const float* w, int64_t V, int64_t C, ThreadPool& pool) {
+  PackedWeight packed;
+  packed.pack(w, V, C, pool);
+  return packed;
 }
 }  // namespace
 
 double classifier_forward(const float* x, const float* w, const uint32_t* targets, int64_t N, int64_t C, int64_t V,
                           float* chunk, int64_t chunk_rows, ThreadPool& pool) {
-  return run_classifier(x, w, targets, N, C, V, chunk, chunk_rows, nullptr, nullptr, 0.0f, pool);
+  return run_classifier(x, pack_output(w, V, C, pool), targets, N, chunk, chunk_rows, nullptr, nullptr, 0.0f, pool);
 }
 
 double classifier_forward_backward(const float* x, const float* w, const uint32_t* targets, int64_t N, int64_t C,
                                    int64_t V, float* chunk, int64_t chunk_rows, float* dx, float* dw, float scale,
                                    ThreadPool& pool) {
-  return run_classifier(x, w, targets, N, C, V, chunk, chunk_rows, dx, dw, scale, pool);
+  return run_classifier(x, pack_output(w, V, C, pool), targets, N, chunk, chunk_rows, dx, dw, scale, pool);
+}
+
+double classifier_forward(const float* x, const PackedWeight& w, const uint32_t* targets, int64_t N, float* chunk,
+                          int64_t chunk_rows, ThreadPool& pool) {
+  return run_classifier(x, w, targets, N, chunk, chunk_rows, nullptr, nullptr, 0.0f, pool);
+}
+
+double classifier_forward_backward(const float* x, const PackedWeight& w, const uint32_t* targets, int64_t N,
+                                   float* chunk, int64_t chunk_rows, float* dx, float* dw, float scale,
+                                   ThreadPool& pool) {
+  return run_classifier(x, w, targets, N, chunk, chunk_rows, dx, dw, scale, pool);
 }
 
 }  // namespace flame

@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "flame/core/thread_pool.h"
+#include "flame/kernels/matmul_train.h"
 
 namespace flame {
 
@@ -44,6 +45,14 @@ double classifier_forward(const float* x, const float* w, const uint32_t* target
 // dw += dlogits^T x (chunks in order, so deterministic).
 double classifier_forward_backward(const float* x, const float* w, const uint32_t* targets, int64_t N, int64_t C,
                                    int64_t V, float* chunk, int64_t chunk_rows, float* dx, float* dw, float scale,
+                                   ThreadPool& pool);
+
+// The same two with the output matrix pre-packed (w: V rows of C; PackedWeight::pack once per
+// optimizer step). The forms above pack w inside the call.
+double classifier_forward(const float* x, const PackedWeight& w, const uint32_t* targets, int64_t N, float* chunk,
+                          int64_t chunk_rows, ThreadPool& pool);
+double classifier_forward_backward(const float* x, const PackedWeight& w, const uint32_t* targets, int64_t N,
+                                   float* chunk, int64_t chunk_rows, float* dx, float* dw, float scale,
                                    ThreadPool& pool);
 
 }  // namespace flame

@@ -24,6 +24,16 @@ namespace {
 using Buffer = std::vector<float>;
 
 // What the forward pass keeps per layer for the backward pass.
+// A layer's weight matrices packed for the GEMM (kernels/matmul_train.h), shared read-only by
+// every shard and by forward and backward.
+struct PackedLayer {
+  PackedWeight wq, wk, wv, wo, w_gate, w_up, w_down;
+};
+struct PackedModel {
+  std::vector<PackedLayer> layers;
+  PackedWeight output;
+};
+
 struct LayerActivations {
   Buffer xn1, rstd1;   // attention RMSNorm output [N, C] and 1/rms [N]
   Buffer q, k, v;      // after RoPE: [N, H*hd], [N, KVH*hd], [N, KVH*hd]
@@ -46,6 +56,7 @@ struct Shard {
   Buffer logits_chunk;  // [chunk_rows, V]
   // Gradient scratch, reused by every layer.
   Buffer dx, dxn, dq, dk, dv, datt, dh, dgate, dup;
+  sgemm::PackedB x_packed;  // the activation of the dW products in flight (shared by q/k/v, gate/up)
 
   Shard(const LlamaConfig& c, int64_t first, int64_t batch, int64_t seq) : b0(first), B(batch), T(seq), N(batch * seq) {
     const int64_t C = c.dim, qd = c.n_heads * c.head_dim, kvd = c.n_kv_heads * c.head_dim, F = c.ffn_dim;
@@ -73,12 +84,31 @@ struct TrainWorkspace::Impl {
   int pool_threads = 0;
   std::vector<std::unique_ptr<Shard>> shards;
   std::vector<LlamaWeights> private_grads;  // threads 1.. accumulate here, reduced in thread order
-  RopeAngles rope;                          // cos/sin of every position < T
+  PackedModel packed;
+  RopeAngles rope;  // cos/sin of every position < T
   bool rope_built = false;
 
   Impl(const LlamaConfig& c, int64_t batch, int64_t seq) : config(c), B(batch), T(seq), N(batch * seq) {}
 
   bool batch_parallel() const { return shards.size() > 1; }
+
+  // Packs every weight matrix (once per call: the optimizer changes them between calls).
+  const PackedModel& pack_weights(const LlamaWeights& p, ThreadPool& pool) {
+    packed.layers.resize(p.layers.size());
+    std::vector<WeightToPack> list;
+    auto add = [&](PackedWeight& dst, const Tensor& w) {
+      list.push_back({w.data<float>(), w.shape()[0], w.shape()[1], &dst});
+    };
+    for (size_t l = 0; l < p.layers.size(); ++l) {
+      const LayerWeights& w = p.layers[l];
+      PackedLayer& d = packed.layers[l];
+      add(d.wq, w.wq), add(d.wk, w.wk), add(d.wv, w.wv), add(d.wo, w.wo);
+      add(d.w_gate, w.w_gate), add(d.w_up, w.w_up), add(d.w_down, w.w_down);
+    }
+    add(packed.output, p.output_matrix());
+    flame::pack_weights(list, pool);  // one pool call for the whole model
+    return packed;
+  }
 
   void prepare(ThreadPool& pool) {
     if (pool_threads == pool.size() && !shards.empty()) return;
@@ -195,21 +225,22 @@ void check_call(const LlamaWeights& params, const uint32_t* inputs, const uint32
 
 // Runs the forward pass up to the final norm, saving activations in ws.
 // inputs: this shard's B*T ids.
-void forward_body(const LlamaWeights& p, const uint32_t* inputs, const LlamaConfig& c, const RopeAngles& rope,
-                  Shard& ws, ThreadPool& pool, TrainOpTimer& tm) {
+void forward_body(const LlamaWeights& p, const PackedModel& pm, const uint32_t* inputs, const LlamaConfig& c,
+                  const RopeAngles& rope, Shard& ws, ThreadPool& pool, TrainOpTimer& tm) {
   const int64_t B = ws.B, T = ws.T, N = ws.N, C = c.dim, H = c.n_heads, KVH = c.n_kv_heads, hd = c.head_dim;
-  const int64_t qd = H * hd, kvd = KVH * hd, F = c.ffn_dim;
+  const int64_t F = c.ffn_dim;
   embedding_forward(p.token_embd.data<float>(), inputs, ws.x[0].data(), N, C, pool);
   tm.lap(TrainOp::Embedding);
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const LayerWeights& w = p.layers[l];
+    const PackedLayer& pw = pm.layers[l];
     LayerActivations& a = ws.layers[l];
     const float* x = ws.x[l].data();
     rmsnorm_forward(x, w.attn_norm.data<float>(), a.xn1.data(), a.rstd1.data(), N, C, c.norm_eps, pool);
     tm.lap(TrainOp::AttnNorm);
-    matmul_forward(a.xn1.data(), w.wq.data<float>(), a.q.data(), N, C, qd, pool);
-    matmul_forward(a.xn1.data(), w.wk.data<float>(), a.k.data(), N, C, kvd, pool);
-    matmul_forward(a.xn1.data(), w.wv.data<float>(), a.v.data(), N, C, kvd, pool);
+    matmul_forward(a.xn1.data(), pw.wq, a.q.data(), N, pool);
+    matmul_forward(a.xn1.data(), pw.wk, a.k.data(), N, pool);
+    matmul_forward(a.xn1.data(), pw.wv, a.v.data(), N, pool);
     tm.lap(TrainOp::QkvMatmul);
     rope_forward(a.q.data(), rope, B, T, H, hd, pool);
     rope_forward(a.k.data(), rope, B, T, KVH, hd, pool);
@@ -217,18 +248,18 @@ void forward_body(const LlamaWeights& p, const uint32_t* inputs, const LlamaConf
     attention_forward(a.q.data(), a.k.data(), a.v.data(), a.att.data(), a.probs.data(), B, T, H, KVH, hd, pool);
     tm.lap(TrainOp::Attention);
     std::memcpy(a.x_mid.data(), x, sizeof(float) * N * C);
-    matmul_forward(a.att.data(), w.wo.data<float>(), a.x_mid.data(), N, qd, C, pool, /*accumulate=*/true);
+    matmul_forward(a.att.data(), pw.wo, a.x_mid.data(), N, pool, /*accumulate=*/true);
     tm.lap(TrainOp::WoMatmul);
     rmsnorm_forward(a.x_mid.data(), w.ffn_norm.data<float>(), a.xn2.data(), a.rstd2.data(), N, C, c.norm_eps, pool);
     tm.lap(TrainOp::FfnNorm);
-    matmul_forward(a.xn2.data(), w.w_gate.data<float>(), a.gate.data(), N, C, F, pool);
-    matmul_forward(a.xn2.data(), w.w_up.data<float>(), a.up.data(), N, C, F, pool);
+    matmul_forward(a.xn2.data(), pw.w_gate, a.gate.data(), N, pool);
+    matmul_forward(a.xn2.data(), pw.w_up, a.up.data(), N, pool);
     tm.lap(TrainOp::GateUpMatmul);
     swiglu_forward(a.gate.data(), a.up.data(), a.h.data(), N * F, pool);
     tm.lap(TrainOp::Swiglu);
     float* x_next = ws.x[l + 1].data();
     std::memcpy(x_next, a.x_mid.data(), sizeof(float) * N * C);
-    matmul_forward(a.h.data(), w.w_down.data<float>(), x_next, N, F, C, pool, /*accumulate=*/true);
+    matmul_forward(a.h.data(), pw.w_down, x_next, N, pool, /*accumulate=*/true);
     tm.lap(TrainOp::DownMatmul);
   }
   rmsnorm_forward(ws.x[c.n_layers].data(), p.output_norm.data<float>(), ws.xnf.data(), ws.rstdf.data(), N, C,
@@ -240,21 +271,20 @@ void forward_body(const LlamaWeights& p, const uint32_t* inputs, const LlamaConf
 
 namespace {
 // Forward (and backward when grads is non-null) of one shard; returns its summed loss.
-double shard_step(const LlamaWeights& params, LlamaWeights* grads, const uint32_t* inputs, const uint32_t* targets,
-                  const LlamaConfig& c, const RopeAngles& rope, Shard& ws, float dlogit_scale, ThreadPool& pool) {
+double shard_step(const LlamaWeights& params, const PackedModel& pm, LlamaWeights* grads, const uint32_t* inputs,
+                  const uint32_t* targets, const LlamaConfig& c, const RopeAngles& rope, Shard& ws, float dlogit_scale,
+                  ThreadPool& pool) {
   inputs += ws.b0 * ws.T;
   targets += ws.b0 * ws.T;
   TrainOpTimer tm(ws.b0 == 0 && train_profile_enabled());
-  forward_body(params, inputs, c, rope, ws, pool, tm);
+  forward_body(params, pm, inputs, c, rope, ws, pool, tm);
   if (grads == nullptr)
-    return classifier_forward(ws.xnf.data(), params.output_matrix().data<float>(), targets, ws.N, c.dim, c.vocab_size,
-                              ws.logits_chunk.data(), ws.chunk_rows, pool);
+    return classifier_forward(ws.xnf.data(), pm.output, targets, ws.N, ws.logits_chunk.data(), ws.chunk_rows, pool);
   const int64_t B = ws.B, T = ws.T, N = ws.N, C = c.dim, H = c.n_heads, KVH = c.n_kv_heads, hd = c.head_dim;
-  const int64_t qd = H * hd, kvd = KVH * hd, F = c.ffn_dim;
+  const int64_t qd = H * hd, F = c.ffn_dim;
   float* d_output = c.tied_embeddings ? grads->token_embd.data<float>() : grads->output.data<float>();
-  const double sum =
-      classifier_forward_backward(ws.xnf.data(), params.output_matrix().data<float>(), targets, N, C, c.vocab_size,
-                                  ws.logits_chunk.data(), ws.chunk_rows, ws.dxn.data(), d_output, dlogit_scale, pool);
+  const double sum = classifier_forward_backward(ws.xnf.data(), pm.output, targets, N, ws.logits_chunk.data(),
+                                                 ws.chunk_rows, ws.dxn.data(), d_output, dlogit_scale, pool);
   tm.lap(TrainOp::Classifier);
   std::fill(ws.dx.begin(), ws.dx.end(), 0.0f);
   rmsnorm_backward(ws.dxn.data(), ws.x[c.n_layers].data(), params.output_norm.data<float>(), ws.rstdf.data(),
@@ -262,24 +292,26 @@ double shard_step(const LlamaWeights& params, LlamaWeights* grads, const uint32_
   tm.lap(TrainOp::FinalNormBackward);
   for (int64_t l = c.n_layers - 1; l >= 0; --l) {
     const LayerWeights& w = params.layers[l];
+    const PackedLayer& pw = pm.layers[l];
+    sgemm::PackedB& xp = ws.x_packed;
     LayerWeights& g = grads->layers[l];
     LayerActivations& a = ws.layers[l];
     // x_next = x_mid + h W_down^T: dx flows through unchanged to x_mid.
-    matmul_backward(ws.dx.data(), a.h.data(), w.w_down.data<float>(), ws.dh.data(), g.w_down.data<float>(), N, F, C,
-                    pool);
+    pack_activation(a.h.data(), N, F, xp, pool);
+    matmul_backward(ws.dx.data(), &xp, pw.w_down, ws.dh.data(), g.w_down.data<float>(), N, pool);
     tm.lap(TrainOp::DownMatmulBackward);
     swiglu_backward(ws.dh.data(), a.gate.data(), a.up.data(), ws.dgate.data(), ws.dup.data(), N * F, pool);
     tm.lap(TrainOp::SwigluBackward);
-    matmul_backward(ws.dgate.data(), a.xn2.data(), w.w_gate.data<float>(), ws.dxn.data(), g.w_gate.data<float>(), N, C,
-                    F, pool);
-    matmul_backward(ws.dup.data(), a.xn2.data(), w.w_up.data<float>(), ws.dxn.data(), g.w_up.data<float>(), N, C, F,
-                    pool, /*accumulate_dx=*/true);
+    pack_activation(a.xn2.data(), N, C, xp, pool);
+    matmul_backward(ws.dgate.data(), &xp, pw.w_gate, ws.dxn.data(), g.w_gate.data<float>(), N, pool);
+    matmul_backward(ws.dup.data(), &xp, pw.w_up, ws.dxn.data(), g.w_up.data<float>(), N, pool, /*accumulate_dx=*/true);
     tm.lap(TrainOp::GateUpMatmulBackward);
     rmsnorm_backward(ws.dxn.data(), a.x_mid.data(), w.ffn_norm.data<float>(), a.rstd2.data(), ws.dx.data(),
                      g.ffn_norm.data<float>(), N, C, pool);
     tm.lap(TrainOp::FfnNormBackward);
     // x_mid = x + att W_o^T: dx flows through unchanged to x.
-    matmul_backward(ws.dx.data(), a.att.data(), w.wo.data<float>(), ws.datt.data(), g.wo.data<float>(), N, qd, C, pool);
+    pack_activation(a.att.data(), N, qd, xp, pool);
+    matmul_backward(ws.dx.data(), &xp, pw.wo, ws.datt.data(), g.wo.data<float>(), N, pool);
     tm.lap(TrainOp::WoMatmulBackward);
     attention_backward(ws.datt.data(), a.q.data(), a.k.data(), a.v.data(), a.att.data(), a.probs.data(), ws.dq.data(),
                        ws.dk.data(), ws.dv.data(), B, T, H, KVH, hd, pool);
@@ -287,11 +319,10 @@ double shard_step(const LlamaWeights& params, LlamaWeights* grads, const uint32_
     rope_backward(ws.dq.data(), rope, B, T, H, hd, pool);
     rope_backward(ws.dk.data(), rope, B, T, KVH, hd, pool);
     tm.lap(TrainOp::RopeBackward);
-    matmul_backward(ws.dq.data(), a.xn1.data(), w.wq.data<float>(), ws.dxn.data(), g.wq.data<float>(), N, C, qd, pool);
-    matmul_backward(ws.dk.data(), a.xn1.data(), w.wk.data<float>(), ws.dxn.data(), g.wk.data<float>(), N, C, kvd, pool,
-                    true);
-    matmul_backward(ws.dv.data(), a.xn1.data(), w.wv.data<float>(), ws.dxn.data(), g.wv.data<float>(), N, C, kvd, pool,
-                    true);
+    pack_activation(a.xn1.data(), N, C, xp, pool);
+    matmul_backward(ws.dq.data(), &xp, pw.wq, ws.dxn.data(), g.wq.data<float>(), N, pool);
+    matmul_backward(ws.dk.data(), &xp, pw.wk, ws.dxn.data(), g.wk.data<float>(), N, pool, true);
+    matmul_backward(ws.dv.data(), &xp, pw.wv, ws.dxn.data(), g.wv.data<float>(), N, pool, true);
     tm.lap(TrainOp::QkvMatmulBackward);
     rmsnorm_backward(ws.dxn.data(), ws.x[l].data(), w.attn_norm.data<float>(), a.rstd1.data(), ws.dx.data(),
                      g.attn_norm.data<float>(), N, C, pool);
@@ -328,9 +359,10 @@ float train_forward_loss(const LlamaWeights& params, const uint32_t* inputs, con
   ThreadPool& pool = ThreadPool::global();
   ws.prepare(pool);
   const RopeAngles& rope = ws.rope_for(params);
+  const PackedModel& packed = ws.pack_weights(params, pool);
   std::vector<double> sums(ws.shards.size());
   ws.for_shards(pool, [&](Shard& shard, int t) {
-    sums[t] = shard_step(params, nullptr, inputs, targets, ws.config, rope, shard, 0.0f, pool);
+    sums[t] = shard_step(params, packed, nullptr, inputs, targets, ws.config, rope, shard, 0.0f, pool);
   });
   double sum = 0;
   for (double s : sums) sum += s;
@@ -348,6 +380,7 @@ float train_forward_backward(const LlamaWeights& params, LlamaWeights& grads, co
   ws.prepare(pool);
   ws.prepare_grads();
   const RopeAngles& rope = ws.rope_for(params);
+  const PackedModel& packed = ws.pack_weights(params, pool);
   // Loss = mean over all N positions; grad_scale scales every gradient (micro-batch accumulation).
   const float dlogit_scale = grad_scale / float(ws.N);
   std::vector<double> sums(ws.shards.size());
@@ -357,7 +390,7 @@ float train_forward_backward(const LlamaWeights& params, LlamaWeights& grads, co
       target = &ws.private_grads[t - 1];
       zero_weights(*target);
     }
-    sums[t] = shard_step(params, target, inputs, targets, ws.config, rope, shard, dlogit_scale, pool);
+    sums[t] = shard_step(params, packed, target, inputs, targets, ws.config, rope, shard, dlogit_scale, pool);
   });
   TrainOpTimer tm(train_profile_enabled());
   if (ws.batch_parallel()) reduce_private_grads(grads, ws.private_grads, pool);
@@ -374,12 +407,12 @@ void train_forward_logits(const LlamaWeights& params, const uint32_t* inputs, in
   ThreadPool& pool = ThreadPool::global();
   ws.prepare(pool);
   const RopeAngles& rope = ws.rope_for(params);
+  const PackedModel& packed = ws.pack_weights(params, pool);
   const LlamaConfig& c = ws.config;
   ws.for_shards(pool, [&](Shard& shard, int) {
     TrainOpTimer tm(false);
-    forward_body(params, inputs + shard.b0 * ws.T, c, rope, shard, pool, tm);
-    matmul_forward(shard.xnf.data(), params.output_matrix().data<float>(), logits + shard.b0 * ws.T * c.vocab_size,
-                   shard.N, c.dim, c.vocab_size, pool);
+    forward_body(params, packed, inputs + shard.b0 * ws.T, c, rope, shard, pool, tm);
+    matmul_forward(shard.xnf.data(), packed.output, logits + shard.b0 * ws.T * c.vocab_size, shard.N, pool);
   });
 }
 

@@ -15,7 +15,8 @@
 // Threads (ThreadPool::global()): when batch >= threads, each thread runs forward and backward of
 // its own sequences with single-threaded kernels (two synchronisations per step; one extra F32
 // gradient copy per extra thread, reduced in thread order); otherwise every kernel is split over
-// the pool. OpenBLAS is set to one thread (kernels/matmul_train.h) in both modes.
+// the pool. The weight matrices are packed once per call for flame's GEMM (kernels/matmul_train.h,
+// sgemm.h) and shared by all threads; attention's products are OpenBLAS set to one thread.
 // Kernels: kernels/{embedding,rmsnorm,matmul,rope,attention,swiglu,cross_entropy}_train.h.
 #include <cstdint>
 #include <memory>

@@ -11,7 +11,7 @@
 namespace flame {
 
 // Best GFLOP/s of a square fp32 product split over `pool` as the training kernels split theirs
-// (each worker a single-threaded OpenBLAS sgemm; kernels/matmul_train.h), repeated for about
+// (each worker a single-threaded flame sgemm; kernels/matmul_train.h), repeated for about
 // `budget_seconds` after one warm-up product. Measured at run start because a fixed figure from
 // another host misstates MFU (this host: 167 GFLOP/s against the 133).
 double measure_gemm_peak_gflops(ThreadPool& pool, double budget_seconds = 0.3);
