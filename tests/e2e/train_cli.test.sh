@@ -21,7 +21,9 @@ expect_error() {
 losses() { $py -c 'import json,sys; [print(repr(r["loss"])) for r in map(json.loads, open(sys.argv[1])) if "loss" in r]' "$1"; }
 
 # A tiny corpus of real text: this repository's documentation and headers.
-cat "$FLAME_SOURCE_DIR"/docs/*.md "$FLAME_SOURCE_DIR"/src/flame/*/*.h | head -c 300000 >corpus.txt
+# (through a file: with pipefail, `cat | head -c` fails once the sources outgrow the cut and cat gets SIGPIPE)
+cat "$FLAME_SOURCE_DIR"/docs/*.md "$FLAME_SOURCE_DIR"/src/flame/*/*.h >all_text.txt
+head -c 300000 all_text.txt >corpus.txt
 "$FLAME" tokenizer-train -f corpus.txt --vocab 400 -o tok.gguf -q
 "$FLAME" data -f corpus.txt --tokenizer tok.gguf -o data --block-tokens 1024 --val-every 10 2>data.log
 $py -c 'import json; m=json.load(open("data/manifest.json")); assert m["train_tokens"] > 10000 and m["val_tokens"] > 1000, m'
