@@ -57,6 +57,14 @@ inline __m256i load_si256(const void* p) {
   return _mm256_loadu_si256(static_cast<const __m256i*>(p));
 }
 
+// 4 bytes at p (unaligned) in every 32-bit lane: the activation group a vpmaddubsw multiplies by the
+// 8 interleaved weight rows of a panel or x8 group.
+inline __m256i broadcast4(const void* p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
 // F16C conversion of one fp16 value (exact, like the scalar f16_to_f32).
 inline float half_to_float(uint16_t h) {
   return _cvtsh_ss(h);

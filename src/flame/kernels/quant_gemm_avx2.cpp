@@ -61,11 +61,7 @@ using avx2::half_to_float;
 inline __m256i load32(const void* p) {
   return _mm256_load_si256(static_cast<const __m256i*>(p));
 }
-inline __m256i broadcast4(const void* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return _mm256_set1_epi32(v);
-}
+using flame::avx2::broadcast4;
 // ---- repacking: vectors of 32 levels in element order per row, transposed as 8x8 dwords ----
 
 // rows[r] holds 32 levels (element order) of weight row r; afterwards vector g holds elements

@@ -23,12 +23,7 @@ using flame::avx2::load_si256;
 // Q4_K_M decode ~5%; in L2 it costs ~1%.
 constexpr size_t kPrefetchAhead = 4096;
 
-// 4 activation bytes, broadcast to all 8 int32 lanes.
-inline __m256i broadcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm256_set1_epi32(v);
-}
+using flame::avx2::broadcast4;
 
 // 8 unsigned byte scales (one per row) -> int16 pairs (s_r, s_r), so vpmaddwd of int16 pair sums
 // gives s_r * (pair0 + pair1) in lane r.

@@ -25,11 +25,7 @@ using flame::avx2::load_si256;
 // Q4_K_M decode ~5%; in L2 it costs ~1%.
 constexpr size_t kPrefetchAhead = 4096;
 
-inline __m256i broadcast4(const void* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm256_set1_epi32(v);
-}
+using flame::avx2::broadcast4;
 
 // Lane r: sum over the 16 int16 pair sums of sub-block j's 4 steps, times scale_j of row r.
 inline __m256i sub_block_sum(const uint8_t* sb, int j, const int8_t* a, __m256i scale) {

@@ -21,11 +21,7 @@ using quant::avx2::ones16;
 
 constexpr size_t kBlockGroup = legacy_x8::block_group_bytes<kQK>();
 
-inline __m256i broadcast4(const int8_t* p) {
-  int32_t v;
-  __builtin_memcpy(&v, p, 4);
-  return _mm256_set1_epi32(v);
-}
+using flame::avx2::broadcast4;
 
 }  // namespace
 
