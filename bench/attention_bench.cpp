@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "bench_support.h"
 #include "flame/core/thread_pool.h"
 #include "flame/kernels/attention.h"
 
@@ -17,21 +18,13 @@ namespace {
 
 const flame::AttentionShape kShape{32, 8, 64};
 
-std::vector<float> random_floats(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
 // One decode step at position context - 1: reads context * 8 * 64 keys and values.
 void BM_AttentionDecodeOneThread(benchmark::State& state) {
   const int64_t context = state.range(0);
   flame::ThreadPool pool(1);
-  const auto q = random_floats(32 * 64, 1);
-  const auto k = random_floats(static_cast<size_t>(context * 8 * 64), 2);
-  const auto v = random_floats(k.size(), 3);
+  const auto q = flame::bench::gaussian(32 * 64, 1);
+  const auto k = flame::bench::gaussian(static_cast<size_t>(context * 8 * 64), 2);
+  const auto v = flame::bench::gaussian(k.size(), 3);
   std::vector<float> out(q.size());
   for (auto _ : state) {
     flame::attention_causal(q.data(), k.data(), v.data(), out.data(), 1, context - 1, kShape, pool);
@@ -46,9 +39,9 @@ BENCHMARK(BM_AttentionDecodeOneThread)->Arg(1024)->Arg(4096)->Arg(8192);
 void BM_AttentionPromptOneThread(benchmark::State& state) {
   const int64_t n = state.range(0);
   flame::ThreadPool pool(1);
-  const auto q = random_floats(static_cast<size_t>(n * 32 * 64), 1);
-  const auto k = random_floats(static_cast<size_t>(n * 8 * 64), 2);
-  const auto v = random_floats(k.size(), 3);
+  const auto q = flame::bench::gaussian(static_cast<size_t>(n * 32 * 64), 1);
+  const auto k = flame::bench::gaussian(static_cast<size_t>(n * 8 * 64), 2);
+  const auto v = flame::bench::gaussian(k.size(), 3);
   std::vector<float> out(q.size());
   for (auto _ : state) {
     flame::attention_causal(q.data(), k.data(), v.data(), out.data(), n, 0, kShape, pool);

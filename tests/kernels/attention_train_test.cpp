@@ -10,17 +10,10 @@
 
 #include "flame/core/cpu.h"
 #include "flame/kernels/attention_train.h"
+#include "support/test_support.h"
 
 namespace flame {
 namespace {
-
-std::vector<float> random_floats(size_t n, uint32_t seed, float scale) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
 
 // max |a - b| / max |b|
 double rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
@@ -42,10 +35,10 @@ struct Result {
 
 struct Inputs {
   explicit Inputs(const Shape& s)
-      : q(random_floats(s.B * s.T * s.H * s.hd, 1, 1.5f)),
-        k(random_floats(s.B * s.T * s.KVH * s.hd, 2, 1.5f)),
-        v(random_floats(s.B * s.T * s.KVH * s.hd, 3, 1.0f)),
-        dout(random_floats(s.B * s.T * s.H * s.hd, 4, 1.0f)) {}
+      : q(test::gaussian(s.B * s.T * s.H * s.hd, 1, 1.5f)),
+        k(test::gaussian(s.B * s.T * s.KVH * s.hd, 2, 1.5f)),
+        v(test::gaussian(s.B * s.T * s.KVH * s.hd, 3, 1.0f)),
+        dout(test::gaussian(s.B * s.T * s.H * s.hd, 4, 1.0f)) {}
   std::vector<float> q, k, v, dout;
 };
 

@@ -17,20 +17,13 @@
 #include "flame/kernels/norm.h"
 #include "flame/kernels/quant.h"
 #include "flame/kernels/rope.h"
+#include "support/test_support.h"
 
 namespace flame {
 namespace {
 
-std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
 Tensor random_weight(DType type, int64_t n, int64_t k, uint32_t seed) {
-  const auto f = random_floats(static_cast<size_t>(n * k), seed);
+  const auto f = test::gaussian(static_cast<size_t>(n * k), seed);
   Tensor w = Tensor::empty(type, {n, k});
   for (int64_t r = 0; r < n; ++r) quantize_row(type, f.data() + r * k, w.row<void>(r), k);
   return w;
@@ -77,7 +70,7 @@ TEST(MatmulKernel, FastAndScalarPathsMatchFloat64ForEveryTypeAndShape) {
                            {1, 6, 4104}}) {  // k % 16 == 8: one 8-wide step after the 16-wide loop
       SCOPED_TRACE(testing::Message() << dtype_name(type) << " m=" << m << " n=" << n << " k=" << k);
       const Tensor w = random_weight(type, n, k, 11 * m + k);
-      const auto x = random_floats(static_cast<size_t>(m * k), 5 + m);
+      const auto x = test::gaussian(static_cast<size_t>(m * k), 5 + m);
       const auto want = matmul_f64(w, x, m);
       std::vector<float> fast(static_cast<size_t>(m * n)), scalar(fast.size());
       matmul(w, x.data(), fast.data(), m, pool);
@@ -96,7 +89,7 @@ TEST(MatmulKernel, Avx2RowKernelMatchesScalarTwinDirectly) {
   for (DType type : {DType::F32, DType::F16, DType::BF16}) {
     for (auto [n, k, m] : {std::tuple<int64_t, int64_t, int64_t>{19, 531, 6}, {13, 531, 1}, {9, 40, 1}}) {
       const Tensor w = random_weight(type, n, k, 3);
-      const auto x = random_floats(static_cast<size_t>(m * k), 4);
+      const auto x = test::gaussian(static_cast<size_t>(m * k), 4);
       std::vector<float> a(static_cast<size_t>(m * n)), b(a.size());
       detail::gemv_rows_avx2(type, w.data(), w.row_bytes(), x.data(), a.data(), m, k, n, 0, n);
       detail::gemv_rows_scalar(type, w.data(), w.row_bytes(), x.data(), b.data(), m, k, n, 0, n);
@@ -117,7 +110,7 @@ TEST(MatmulKernel, Avx2LongRowDecodeMatchesScalarForEveryGroupSizeAndTail) {
     for (int64_t k : {4097, 4104, 4112, 8192, 8195}) {
       const int64_t n = 11;
       const Tensor w = random_weight(type, n, k, static_cast<uint32_t>(k));
-      const auto x = random_floats(static_cast<size_t>(k), 6);
+      const auto x = test::gaussian(static_cast<size_t>(k), 6);
       std::vector<float> scalar(static_cast<size_t>(n));
       detail::gemv_rows_scalar(type, w.data(), w.row_bytes(), x.data(), scalar.data(), 1, k, n, 0, n);
       // Ranges ending 1, 2, 3 and 4 rows after a multiple of 4 from their start.
@@ -148,7 +141,7 @@ TEST(MatmulKernel, Avx2DecodeRowResultDoesNotDependOnItsNeighbours) {
       SCOPED_TRACE(testing::Message() << dtype_name(type) << " k=" << k);
       const int64_t n = 7;
       const Tensor w = random_weight(type, n, k, 9);
-      const auto x = random_floats(static_cast<size_t>(k), 10);
+      const auto x = test::gaussian(static_cast<size_t>(k), 10);
       std::vector<float> together(static_cast<size_t>(n)), alone(static_cast<size_t>(n));
       detail::gemv_rows_avx2(type, w.data(), w.row_bytes(), x.data(), together.data(), 1, k, n, 0, n);
       for (int64_t r = 0; r < n; ++r)
@@ -167,9 +160,9 @@ TEST(MatmulKernel, RejectsNon2DWeight) {
 TEST(AttentionKernel, MatchesNaiveCausalGqaAndScalarTwin) {
   const AttentionShape s{6, 2, 16};
   const int64_t pos0 = 5, n = 4, total = pos0 + n, kv = s.n_kv_heads * s.head_dim, qd = s.n_heads * s.head_dim;
-  const auto q = random_floats(static_cast<size_t>(n * qd), 1);
-  const auto k = random_floats(static_cast<size_t>(total * kv), 2);
-  const auto v = random_floats(static_cast<size_t>(total * kv), 3);
+  const auto q = test::gaussian(static_cast<size_t>(n * qd), 1);
+  const auto k = test::gaussian(static_cast<size_t>(total * kv), 2);
+  const auto v = test::gaussian(static_cast<size_t>(total * kv), 3);
   std::vector<float> fast(static_cast<size_t>(n * qd)), scalar(fast.size());
   ThreadPool pool(2);
   attention_causal(q.data(), k.data(), v.data(), fast.data(), n, pos0, s, pool);
@@ -201,7 +194,7 @@ TEST(AttentionKernel, MatchesNaiveCausalGqaAndScalarTwin) {
 TEST(AttentionKernel, VectorHelpersMatchScalarTwins) {
   if (!cpu().has_avx2_fma()) GTEST_SKIP() << "no AVX2/FMA";
   for (int64_t n : {1, 7, 8, 16, 64, 100, 128}) {
-    const auto a = random_floats(static_cast<size_t>(n), 1), b = random_floats(static_cast<size_t>(n), 2);
+    const auto a = test::gaussian(static_cast<size_t>(n), 1), b = test::gaussian(static_cast<size_t>(n), 2);
     EXPECT_NEAR(detail::dot_avx2(a.data(), b.data(), n), detail::dot_scalar(a.data(), b.data(), n), 1e-4);
     auto y1 = b, y2 = b;
     detail::axpy_avx2(0.3f, a.data(), y1.data(), n);
@@ -213,7 +206,7 @@ TEST(AttentionKernel, VectorHelpersMatchScalarTwins) {
 TEST(RopeKernel, RotatesAdjacentPairsByPositionTimesFrequency) {
   const int64_t head_dim = 8, heads = 2;
   const auto table = RopeTable::make(head_dim, 10000.0f, {1.0f, 2.0f, 4.0f, 8.0f});
-  auto x = random_floats(static_cast<size_t>(2 * heads * head_dim), 9);
+  auto x = test::gaussian(static_cast<size_t>(2 * heads * head_dim), 9);
   const auto orig = x;
   rope_apply(x.data(), 2, heads, head_dim, table, 3);
   for (int64_t t = 0; t < 2; ++t)
@@ -240,7 +233,7 @@ TEST(RopeKernel, Llama3FactorsHaveTheThreeBands) {
 }
 
 TEST(NormKernel, RmsNormMatchesFormula) {
-  const auto x = random_floats(2 * 96, 1), w = random_floats(96, 2);
+  const auto x = test::gaussian(2 * 96, 1), w = test::gaussian(96, 2);
   std::vector<float> y(x.size());
   rmsnorm(x.data(), w.data(), y.data(), 2, 96, 1e-5f);
   for (int r = 0; r < 2; ++r) {
@@ -276,7 +269,7 @@ TEST(EmbeddingKernel, LooksUpRowsOfAnyTypeAndRejectsBadIds) {
 }
 
 TEST(MemoryBandwidthProbe, StreamSumTwinsAgreeAndProbeReturnsPositive) {
-  auto v = random_floats(1000, 1);
+  auto v = test::gaussian(1000, 1);
   v.resize(1024, 0.0f);
   if (cpu().has_avx2_fma())
     EXPECT_NEAR(detail::stream_sum_avx2(v.data(), 1024), detail::stream_sum_scalar(v.data(), 1024), 1e-3);

@@ -13,17 +13,10 @@
 #include "flame/core/thread_pool.h"
 #include "flame/kernels/matmul_train.h"
 #include "flame/kernels/sgemm.h"
+#include "support/test_support.h"
 
 namespace flame {
 namespace {
-
-std::vector<float> random_floats(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
 
 // c0 + A . B in double, A[i][k] = a[i * ars + k * acs], B[k][j] = b[k * ldb + j]; bound[i][j] =
 // sum_k |A[i][k] B[k][j]| (+ |c0|), the scale of the rounding error of an fp32 sum.
@@ -73,7 +66,7 @@ class SgemmModes : public ::testing::TestWithParam<bool> {  // param: force scal
 
 TEST_P(SgemmModes, RowMajorAMatchesDoubleReference) {
   for (const Dims& d : kOddShapes) {
-    const auto a = random_floats(d.M * d.K, 1), b = random_floats(d.K * d.N, 2);
+    const auto a = test::gaussian(d.M * d.K, 1), b = test::gaussian(d.K * d.N, 2);
     sgemm::PackedB pb;
     pb.pack(b.data(), d.K, d.N, d.N);
     std::vector<float> c(d.M * d.N, 123.0f);  // overwritten
@@ -85,8 +78,8 @@ TEST_P(SgemmModes, RowMajorAMatchesDoubleReference) {
 TEST_P(SgemmModes, TransposedAAndTransposedBAccumulate) {
   for (const Dims& d : kOddShapes) {
     // A = X^T with X [K, M]; B = W^T with W [N, K]; C += A . B.
-    const auto x = random_floats(d.K * d.M, 3), w = random_floats(d.N * d.K, 4);
-    const auto c0 = random_floats(d.M * d.N, 5);
+    const auto x = test::gaussian(d.K * d.M, 3), w = test::gaussian(d.N * d.K, 4);
+    const auto c0 = test::gaussian(d.M * d.N, 5);
     std::vector<float> bt(d.K * d.N);  // W^T, row-major [K, N], for the reference
     for (int64_t n = 0; n < d.N; ++n)
       for (int64_t k = 0; k < d.K; ++k) bt[k * d.N + n] = w[n * d.K + k];
@@ -101,7 +94,7 @@ TEST_P(SgemmModes, TransposedAAndTransposedBAccumulate) {
 TEST_P(SgemmModes, LeadingDimensionsWiderThanTheMatrix) {
   // A and C are column windows of wider row-major buffers (how callers split work over threads).
   const int64_t M = 19, K = 40, N = 35, lda = 57, ldc = 50;
-  const auto abuf = random_floats(M * lda, 6), b = random_floats(K * N, 7);
+  const auto abuf = test::gaussian(M * lda, 6), b = test::gaussian(K * N, 7);
   sgemm::PackedB pb;
   pb.pack(b.data(), K, N, N);
   std::vector<float> cbuf(M * ldc, -7.0f);
@@ -123,8 +116,8 @@ INSTANTIATE_TEST_SUITE_P(Sgemm, SgemmModes, ::testing::Values(false, true),
 TEST(Sgemm, Avx2TileMatchesScalarTile) {
   if (!cpu().has_avx2_fma()) GTEST_SKIP() << "no AVX2/FMA on this CPU";
   const int64_t kc = 300, lda = 301, ldc = 20;
-  const auto a = random_floats(sgemm::kTileRows * lda, 8), b = random_floats(kc * sgemm::kPanelWidth, 9);
-  const auto c0 = random_floats(sgemm::kTileRows * ldc, 10);
+  const auto a = test::gaussian(sgemm::kTileRows * lda, 8), b = test::gaussian(kc * sgemm::kPanelWidth, 9);
+  const auto c0 = test::gaussian(sgemm::kTileRows * ldc, 10);
   std::vector<float> packed_a(kc * sgemm::kTileRows);
   for (int64_t k = 0; k < kc; ++k)
     for (int64_t i = 0; i < sgemm::kTileRows; ++i) packed_a[k * sgemm::kTileRows + i] = a[i * lda + k];
@@ -152,8 +145,8 @@ TEST(Sgemm, Avx2TileMatchesScalarTile) {
 TEST(Sgemm, PackedTrainingProductsMatchReferenceAndIgnoreThreadCount) {
   // y = x W^T, dx = dy W, dW += dy^T x through PackedWeight / pack_activation, on 1 and 2 threads.
   const int64_t M = 100, K = 70, N = 45;
-  const auto x = random_floats(M * K, 11), w = random_floats(N * K, 12), dy = random_floats(M * N, 13);
-  const auto dw0 = random_floats(N * K, 14);
+  const auto x = test::gaussian(M * K, 11), w = test::gaussian(N * K, 12), dy = test::gaussian(M * N, 13);
+  const auto dw0 = test::gaussian(N * K, 14);
   std::vector<float> y[2], dx[2], dw[2];
   for (int threads : {1, 2}) {
     ThreadPool pool(threads);
@@ -181,7 +174,7 @@ TEST(Sgemm, PackedTrainingProductsMatchReferenceAndIgnoreThreadCount) {
 
 TEST(Sgemm, BackwardWithoutMatchingPackedActivationIsAnError) {
   ThreadPool pool(1);
-  const auto w = random_floats(8 * 5, 15), dy = random_floats(4 * 8, 16), x = random_floats(4 * 5, 17);
+  const auto w = test::gaussian(8 * 5, 15), dy = test::gaussian(4 * 8, 16), x = test::gaussian(4 * 5, 17);
   PackedWeight pw;
   pw.pack(w.data(), 8, 5, pool);
   std::vector<float> dw(8 * 5);

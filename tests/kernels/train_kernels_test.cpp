@@ -18,19 +18,13 @@
 #include "flame/kernels/swiglu_train.h"
 #include "flame/kernels/train_math.h"
 #include "flame/model/config.h"
+#include "support/test_support.h"
 
 namespace flame {
 namespace {
 
 using Vec = std::vector<double>;
 
-std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
 Vec to_double(const std::vector<float>& v) {
   return Vec(v.begin(), v.end());
 }
@@ -77,7 +71,7 @@ ThreadPool& test_pool() {
 
 TEST(TrainKernels, MatmulBackwardMatchesFiniteDifferences) {
   const int64_t M = 37, K = 19, N = 23;
-  auto x = random_floats(M * K, 1), w = random_floats(N * K, 2), r = random_floats(M * N, 3);
+  auto x = test::gaussian(M * K, 1), w = test::gaussian(N * K, 2), r = test::gaussian(M * N, 3);
   auto ref = [&](const Vec& xd, const Vec& wd) {
     Vec y(M * N);
     for (int64_t m = 0; m < M; ++m)
@@ -105,7 +99,7 @@ TEST(TrainKernels, MatmulBackwardMatchesFiniteDifferences) {
 
 TEST(TrainKernels, EmbeddingBackwardMatchesFiniteDifferences) {
   const int64_t V = 11, C = 21, N = 29;
-  auto table = random_floats(V * C, 4), r = random_floats(N * C, 5);
+  auto table = test::gaussian(V * C, 4), r = test::gaussian(N * C, 5);
   std::vector<uint32_t> tokens(N);
   for (int64_t n = 0; n < N; ++n) tokens[n] = uint32_t((n * 7) % 5);  // repeated ids, some never used
   auto ref = [&](const Vec& t) {
@@ -124,7 +118,7 @@ TEST(TrainKernels, EmbeddingBackwardMatchesFiniteDifferences) {
 TEST(TrainKernels, RmsnormBackwardMatchesFiniteDifferences) {
   const int64_t N = 13, C = 24;
   const float eps = 1e-5f;
-  auto x = random_floats(N * C, 6), w = random_floats(C, 7), r = random_floats(N * C, 8);
+  auto x = test::gaussian(N * C, 6), w = test::gaussian(C, 7), r = test::gaussian(N * C, 8);
   auto ref = [&](const Vec& xd, const Vec& wd) {
     Vec y(N * C);
     for (int64_t n = 0; n < N; ++n) {
@@ -154,7 +148,7 @@ TEST(TrainKernels, RopeAnglesEqualInferenceRopeBitForBit) {
       RopeTable::make(rope_dim, 500000.0f, llama3_freq_factors(rope_dim, 500000.0f, 8, 1, 4, 16), 0.5f);
   const RopeAngles angles = RopeAngles::make(table, T);
   for (bool inverse : {false, true}) {
-    auto x = random_floats(B * T * H * hd, 40 + inverse, 2.0f);
+    auto x = test::gaussian(B * T * H * hd, 40 + inverse, 2.0f);
     auto expected = x;
     for (int64_t b = 0; b < B; ++b) rope_apply(expected.data() + b * T * H * hd, T, H, hd, table, 0, inverse);
     if (inverse)
@@ -177,7 +171,7 @@ TEST(TrainKernels, RopeBackwardMatchesFiniteDifferences) {
       llama3_freq_factors(c.rope_dim, c.rope_theta, c.rope_scaling.factor, c.rope_scaling.low_freq_factor,
                           c.rope_scaling.high_freq_factor, c.rope_scaling.original_context);
   const RopeTable table = RopeTable::make(c.rope_dim, c.rope_theta, factors);
-  auto x = random_floats(B * T * H * hd, 9), r = random_floats(B * T * H * hd, 10);
+  auto x = test::gaussian(B * T * H * hd, 9), r = test::gaussian(B * T * H * hd, 10);
   auto ref = [&](const Vec& xd) {
     Vec y(xd.size());
     for (int64_t bt = 0; bt < B * T; ++bt)
@@ -229,8 +223,8 @@ Vec attention_reference(const Vec& q, const Vec& k, const Vec& v, int64_t B, int
 
 // Both backward entry points (with and without the forward output) against finite differences.
 void check_attention(int64_t B, int64_t T, int64_t H, int64_t KVH, int64_t hd, uint32_t seed) {
-  auto q = random_floats(B * T * H * hd, seed), k = random_floats(B * T * KVH * hd, seed + 1),
-       v = random_floats(B * T * KVH * hd, seed + 2), r = random_floats(B * T * H * hd, seed + 3);
+  auto q = test::gaussian(B * T * H * hd, seed), k = test::gaussian(B * T * KVH * hd, seed + 1),
+       v = test::gaussian(B * T * KVH * hd, seed + 2), r = test::gaussian(B * T * H * hd, seed + 3);
   std::vector<float> out(q.size()), probs(B * H * T * T), dq(q.size()), dk(k.size()), dv(v.size());
   std::vector<float> dq2(q.size()), dk2(k.size()), dv2(v.size());
   attention_forward(q.data(), k.data(), v.data(), out.data(), probs.data(), B, T, H, KVH, hd, test_pool());
@@ -275,7 +269,7 @@ TEST(TrainKernels, AttentionBackwardMatchesFiniteDifferencesTiledHeadDim32) {
 
 TEST(TrainKernels, SwigluBackwardMatchesFiniteDifferences) {
   const int64_t n = 301;
-  auto g = random_floats(n, 11, 2.0f), u = random_floats(n, 12), r = random_floats(n, 13);
+  auto g = test::gaussian(n, 11, 2.0f), u = test::gaussian(n, 12), r = test::gaussian(n, 13);
   auto ref = [&](const Vec& gd, const Vec& ud) {
     Vec h(n);
     for (int64_t i = 0; i < n; ++i) h[i] = gd[i] / (1 + std::exp(-gd[i])) * ud[i];
@@ -307,7 +301,7 @@ double cross_entropy_reference(const Vec& logits, const std::vector<uint32_t>& t
 TEST(TrainKernels, CrossEntropyInplaceMatchesTwoPass) {
   const int64_t N = 7, V = 1003;
   const float scale = 0.125f;
-  auto logits = random_floats(N * V, 15, 4.0f);
+  auto logits = test::gaussian(N * V, 15, 4.0f);
   std::vector<uint32_t> targets(N);
   for (int64_t n = 0; n < N; ++n) targets[n] = uint32_t((n * 131 + 7) % V);
   for (bool force_scalar : {false, true}) {
@@ -325,7 +319,7 @@ TEST(TrainKernels, CrossEntropyInplaceMatchesTwoPass) {
 TEST(TrainKernels, CrossEntropyBackwardMatchesFiniteDifferences) {
   const int64_t N = 9, V = 17;
   const float scale = 0.25f;
-  auto logits = random_floats(N * V, 14, 3.0f);
+  auto logits = test::gaussian(N * V, 14, 3.0f);
   std::vector<uint32_t> targets(N);
   for (int64_t n = 0; n < N; ++n) targets[n] = uint32_t((n * 5 + 3) % V);
   std::vector<float> losses(N), lse(N), dlogits(N * V);
@@ -342,7 +336,7 @@ TEST(TrainKernels, CrossEntropyBackwardMatchesFiniteDifferences) {
 TEST(TrainKernels, FusedClassifierMatchesFiniteDifferencesAcrossChunks) {
   const int64_t N = 45, C = 12, V = 31, chunk_rows = 16;  // 3 chunks, the last one partial
   const float scale = 1.0f / N;
-  auto x = random_floats(N * C, 15), w = random_floats(V * C, 16, 0.5f);
+  auto x = test::gaussian(N * C, 15), w = test::gaussian(V * C, 16, 0.5f);
   std::vector<uint32_t> targets(N);
   for (int64_t n = 0; n < N; ++n) targets[n] = uint32_t((n * 11 + 2) % V);
   auto ref = [&](const Vec& xd, const Vec& wd) {
@@ -379,8 +373,8 @@ namespace {
 TEST(TrainMathAvx2, MatchesScalar) {
   if (!cpu().has_avx2_fma()) GTEST_SKIP() << "no AVX2/FMA";
   for (int64_t n : {1, 7, 8, 29, 256, 4099}) {
-    auto x = random_floats(n, uint32_t(100 + n), 4.0f), u = random_floats(n, uint32_t(200 + n)),
-         d = random_floats(n, uint32_t(300 + n));
+    auto x = test::gaussian(n, uint32_t(100 + n), 4.0f), u = test::gaussian(n, uint32_t(200 + n)),
+         d = test::gaussian(n, uint32_t(300 + n));
     x[0] = -95.0f;  // underflows to 0
     EXPECT_EQ(avx2::max_of(x.data(), n), scalar::max_of(x.data(), n));
     std::vector<float> ya(n), ys(n), ga(n), gs(n), ua(n), us(n);
@@ -413,9 +407,9 @@ TEST(TrainMathAvx2, MatchesScalar) {
 TEST(TrainMathAvx2, NormAndSoftmaxGradRowsMatchScalar) {
   if (!cpu().has_avx2_fma()) GTEST_SKIP() << "no AVX2/FMA";
   for (int64_t n : {1, 7, 8, 29, 256, 4099}) {
-    auto x = random_floats(n, uint32_t(400 + n)), w = random_floats(n, uint32_t(500 + n)),
-         dy = random_floats(n, uint32_t(600 + n)), dx0 = random_floats(n, uint32_t(700 + n)),
-         dw0 = random_floats(n, uint32_t(800 + n));
+    auto x = test::gaussian(n, uint32_t(400 + n)), w = test::gaussian(n, uint32_t(500 + n)),
+         dy = test::gaussian(n, uint32_t(600 + n)), dx0 = test::gaussian(n, uint32_t(700 + n)),
+         dw0 = test::gaussian(n, uint32_t(800 + n));
     double exact = 0;
     for (int64_t i = 0; i < n; ++i) exact += double(x[i]) * double(x[i]);
     EXPECT_NEAR(avx2::sum_of_squares(x.data(), n), exact, 1e-5 * exact);
@@ -449,7 +443,7 @@ TEST(TrainMathAvx2, ScalarPathPassesFiniteDifferences) {
 TEST(TrainMathAvx2, ScalarRmsnormPassesFiniteDifferences) {
   set_force_scalar(true);
   const int64_t N = 5, C = 29;
-  auto x = random_floats(N * C, 16), w = random_floats(C, 17), r = random_floats(N * C, 18);
+  auto x = test::gaussian(N * C, 16), w = test::gaussian(C, 17), r = test::gaussian(N * C, 18);
   auto ref = [&](const Vec& xd, const Vec& wd) {
     Vec y(N * C);
     for (int64_t n = 0; n < N; ++n) {
