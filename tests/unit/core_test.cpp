@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <numeric>
@@ -9,6 +10,7 @@
 #include "flame/core/dtype.h"
 #include "flame/core/error.h"
 #include "flame/core/half.h"
+#include "flame/core/memory.h"
 #include "flame/core/tensor.h"
 #include "flame/core/thread_pool.h"
 
@@ -124,6 +126,18 @@ TEST(ThreadPool, RunsEveryIndexAndIsReusable) {
     seen.fetch_add(1 << t);
   });
   EXPECT_EQ(seen.load(), 7);
+}
+
+// PagePolicy::huge: 2 MiB alignment (so transparent huge pages can back it) for buffers of 2 MiB
+// and more, ordinary alignment below; zeroed either way.
+TEST(AlignedBuffer, HugePagePolicyAlignsLargeBuffersTo2MiB) {
+  for (size_t bytes : {size_t{3} << 20, size_t{2} << 20, size_t{5000}}) {
+    auto b = AlignedBuffer::allocate(bytes, PagePolicy::huge);
+    EXPECT_EQ(b->size(), bytes);
+    const auto address = reinterpret_cast<uintptr_t>(b->data());
+    EXPECT_EQ(address % (bytes >= kHugePageBytes ? kHugePageBytes : kAlignment), 0u) << bytes;
+    EXPECT_TRUE(std::all_of(b->data(), b->data() + bytes, [](uint8_t v) { return v == 0; })) << bytes;
+  }
 }
 
 TEST(Cpu, PhysicalCoresPositive) { EXPECT_GE(physical_cores(), 1); }

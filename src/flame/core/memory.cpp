@@ -10,20 +10,34 @@
 #include <cstring>
 #include <fstream>
 #include <new>
+#include <string>
 
 #include "flame/core/error.h"
 
 namespace flame {
 
-std::shared_ptr<AlignedBuffer> AlignedBuffer::allocate(size_t bytes) {
-  const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  void* p = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
+bool transparent_huge_pages_available() {
+  std::ifstream mode("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string text;
+  std::getline(mode, text);
+  return !text.empty() && text.find("[never]") == std::string::npos;
+}
+
+std::shared_ptr<AlignedBuffer> AlignedBuffer::allocate(size_t bytes, PagePolicy pages) {
+  const bool huge = pages == PagePolicy::huge && bytes >= kHugePageBytes;
+  const size_t alignment = huge ? kHugePageBytes : kAlignment;
+  const size_t rounded = (bytes + alignment - 1) / alignment * alignment;
+  void* p = std::aligned_alloc(alignment, rounded == 0 ? alignment : rounded);
   if (!p) throw std::bad_alloc();
+  // Advice before the first touch, so the memset below faults in huge pages directly.
+  if (huge) ::madvise(p, rounded, MADV_HUGEPAGE);
   std::memset(p, 0, rounded);
   return std::shared_ptr<AlignedBuffer>(new AlignedBuffer(static_cast<uint8_t*>(p), bytes));
 }
 
-AlignedBuffer::~AlignedBuffer() { std::free(data_); }
+AlignedBuffer::~AlignedBuffer() {
+  std::free(data_);
+}
 
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

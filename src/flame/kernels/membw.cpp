@@ -30,7 +30,9 @@ double measure_read_bandwidth(size_t bytes, int passes, ThreadPool& pool) {
 
 ReadBandwidth measure_read_bandwidth_both(size_t bytes, int passes, ThreadPool& pool) {
   const size_t n = bytes / sizeof(float) / 64 * 64;
-  auto buffer = AlignedBuffer::allocate(n * sizeof(float));  // zeroed: every page is really backed
+  // Zeroed: every page is really backed. On huge pages like the decode weights (model/repack.h), so
+  // the bound compares like with like.
+  auto buffer = AlignedBuffer::allocate(n * sizeof(float), PagePolicy::huge);
   const float* data = reinterpret_cast<const float*>(buffer->data());
   const bool fast = cpu().has_avx2_fma() && !force_scalar();
   std::vector<float> sinks(static_cast<size_t>(pool.size()));
