@@ -107,6 +107,43 @@ TEST(Repack, LogitsMatchWithoutRepack) {
   }
 }
 
+// Matrices without x8 kernels (here F16) move from the file mapping into the shared buffer on huge
+// pages, as stored: the Tensor then points outside the mapping and the logits are bit-identical
+// (the same kernels read the same values). Without transparent huge pages nothing is copied.
+TEST(Repack, CopiesOtherMatricesOutOfTheFileOntoHugePages) {
+  LlamaConfig c = synthetic_config("tiny");
+  const std::string path = test::scratch_dir("repack") + "/tiny-f16.gguf";
+  {
+    gguf::Writer writer;
+    random_weights(c, DType::F16, 21).to_gguf(writer);
+    writer.write(path);
+  }
+  const std::vector<int32_t> tokens = {1, 7, 99, 300, 5};
+  auto reader = gguf::Reader::open(path);
+  LlamaWeights stored = LlamaWeights::from_gguf(reader);
+  LlamaWeights moved = LlamaWeights::from_gguf(reader);
+  ThreadPool pool(2);
+  const RepackSummary s = repack_for_inference(moved, reader.file().get(), pool);
+  EXPECT_EQ(s.matrices, 0);
+  if (!transparent_huge_pages_available()) {
+    EXPECT_EQ(s.copied, 0);
+    GTEST_SKIP() << "no transparent huge pages: weights stay in the mapping";
+  }
+  const int64_t expected = 7 * c.n_layers + 1;  // every layer matrix and the output projection
+  EXPECT_EQ(s.copied, expected);
+  EXPECT_TRUE(s.huge_pages);
+  EXPECT_NE(s.describe().find("copied as stored (" + std::to_string(expected) + " matrices"), std::string::npos)
+      << s.describe();
+  for (const LayerWeights& l : moved.layers)
+    for (const Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
+      EXPECT_FALSE(reader.file()->contains(t->data(), t->nbytes()));
+  EXPECT_FALSE(reader.file()->contains(moved.output_matrix().data(), moved.output_matrix().nbytes()));
+  EXPECT_TRUE(reader.file()->contains(moved.layers[0].attn_norm.data(), moved.layers[0].attn_norm.nbytes()))
+      << "norms are not matrices: they stay in the mapping";
+  EXPECT_EQ(logits_of(std::move(stored), tokens, true), logits_of(moved, tokens, true));
+  EXPECT_EQ(repack_for_inference(moved, reader.file().get(), pool).copied, 0) << "already moved";
+}
+
 std::vector<double> parse_floats(const std::string& json) {
   std::string s = json;
   std::replace(s.begin(), s.end(), '[', ' ');

@@ -17,9 +17,11 @@ namespace flame {
 
 class X8Weight final : public TensorLayout {
  public:
-  X8Weight(DType type, int64_t n, int64_t k, size_t group_bytes, std::shared_ptr<AlignedBuffer> buffer)
-      : type(type), n(n), k(k), group_bytes(group_bytes), buffer_(std::move(buffer)) {}
-  const uint8_t* group(int64_t g) const { return buffer_->data() + static_cast<size_t>(g) * group_bytes; }
+  // The groups start `offset` bytes into `buffer` (several weights may share one buffer).
+  X8Weight(DType type, int64_t n, int64_t k, size_t group_bytes, std::shared_ptr<AlignedBuffer> buffer,
+           size_t offset = 0)
+      : type(type), n(n), k(k), group_bytes(group_bytes), buffer_(std::move(buffer)), base_(buffer_->data() + offset) {}
+  const uint8_t* group(int64_t g) const { return base_ + static_cast<size_t>(g) * group_bytes; }
   int64_t groups() const { return n / 8; }
   size_t nbytes() const { return static_cast<size_t>(groups()) * group_bytes; }
 
@@ -29,6 +31,7 @@ class X8Weight final : public TensorLayout {
 
  private:
   std::shared_ptr<AlignedBuffer> buffer_;
+  const uint8_t* base_;
 };
 
 // The x8 layout of a tensor, or null when it has none (or another layout).
@@ -37,6 +40,12 @@ const X8Weight* x8_weight(const Tensor& t);
 bool can_pack_x8(const Tensor& t);
 // Packs every group of 8 rows, split over the pool. Throws ArgumentError if !can_pack_x8(t).
 std::shared_ptr<const X8Weight> pack_x8(const Tensor& t, ThreadPool& pool);
+// Bytes the x8 form of `t` takes (t must satisfy can_pack_x8).
+size_t x8_bytes(const Tensor& t);
+// Packs into `buffer` at `offset` (x8_bytes(t) bytes from there must fit), which the result keeps
+// alive: one buffer can hold a whole model's packed weights.
+std::shared_ptr<const X8Weight> pack_x8_into(const Tensor& t, ThreadPool& pool, std::shared_ptr<AlignedBuffer> buffer,
+                                             size_t offset);
 // GGUF rows 8*first_group ... 8*(first_group+groups)-1 unpacked into `scratch` (grown as needed),
 // row_bytes(type, k) apart; returns scratch.data().
 const uint8_t* unpack_x8_rows(const X8Weight& w, int64_t first_group, int64_t groups, std::vector<uint8_t>& scratch);
