@@ -108,13 +108,22 @@ TEST(MatmulKernel, Avx2LongRowDecodeMatchesScalarForEveryGroupSizeAndTail) {
   if (!cpu().has_avx2_fma()) GTEST_SKIP() << "no AVX2/FMA/F16C";
   for (DType type : {DType::F32, DType::F16, DType::BF16}) {
     for (int64_t k : {4097, 4104, 4112, 8192, 8195}) {
-      const int64_t n = 11;
+      const int64_t n = 19;
       const Tensor w = random_weight(type, n, k, static_cast<uint32_t>(k));
       const auto x = test::gaussian(static_cast<size_t>(k), 6);
       std::vector<float> scalar(static_cast<size_t>(n));
       detail::gemv_rows_scalar(type, w.data(), w.row_bytes(), x.data(), scalar.data(), 1, k, n, 0, n);
-      // Ranges ending 1, 2, 3 and 4 rows after a multiple of 4 from their start.
-      for (auto [b, e] : {std::pair<int64_t, int64_t>{0, 11}, {1, 10}, {2, 11}, {3, 4}, {0, 8}}) {
+      // Long rows go 8 per pass: ranges of whole passes plus tails of every length 0-7.
+      for (auto [b, e] : {std::pair<int64_t, int64_t>{0, 19},
+                          {1, 18},
+                          {2, 19},
+                          {3, 4},
+                          {0, 16},
+                          {5, 11},
+                          {4, 8},
+                          {6, 11},
+                          {1, 7},
+                          {9, 17}}) {
         SCOPED_TRACE(testing::Message() << dtype_name(type) << " k=" << k << " rows " << b << ".." << e);
         std::vector<float> fast(static_cast<size_t>(n), -1.0f);
         detail::gemv_rows_avx2(type, w.data(), w.row_bytes(), x.data(), fast.data(), 1, k, n, b, e);
@@ -139,7 +148,7 @@ TEST(MatmulKernel, Avx2DecodeRowResultDoesNotDependOnItsNeighbours) {
   for (DType type : {DType::F32, DType::F16, DType::BF16}) {
     for (int64_t k : {2048, 8192, 8195}) {
       SCOPED_TRACE(testing::Message() << dtype_name(type) << " k=" << k);
-      const int64_t n = 7;
+      const int64_t n = 13;  // one pass of 8 long rows and a tail of 5
       const Tensor w = random_weight(type, n, k, 9);
       const auto x = test::gaussian(static_cast<size_t>(k), 10);
       std::vector<float> together(static_cast<size_t>(n)), alone(static_cast<size_t>(n));
