@@ -85,25 +85,27 @@ TEST(QuantX8Tensor, PackedWeightMatmulMatchesUnpacked) {
   }
 }
 
-// The x8 path gives the same result whatever the thread count (chunks of whole groups, one kernel).
+// The x8 path gives the same result whatever the thread count (runs of whole groups, one kernel
+// per row), for one activation row (the multi-group kernels) and two (group by group).
 TEST(QuantX8Tensor, PackedDecodeIndependentOfThreadCount) {
   const int64_t n = 520, k = 512;
-  for (DType t : {DType::Q4_0, DType::Q8_0}) {
-    Tensor w = quantized_matrix(t, n, k, 4);
-    ThreadPool one(1);
-    w.set_layout(pack_x8(w, one));
-    const auto x = gaussian(2 * k, 5);
-    std::vector<float> reference;
-    for (int threads : {1, 2, 3}) {
-      ThreadPool pool(threads);
-      std::vector<float> y(2 * n);
-      matmul(w, x.data(), y.data(), 2, pool);
-      if (reference.empty())
-        reference = y;
-      else
-        EXPECT_EQ(y, reference) << dtype_name(t) << " threads " << threads;
+  for (DType t : {DType::Q4_0, DType::Q8_0})
+    for (int64_t m : {1, 2}) {
+      Tensor w = quantized_matrix(t, n, k, 4);
+      ThreadPool one(1);
+      w.set_layout(pack_x8(w, one));
+      const auto x = gaussian(m * k, 5);
+      std::vector<float> reference;
+      for (int threads : {1, 2, 3}) {
+        ThreadPool pool(threads);
+        std::vector<float> y(m * n);
+        matmul(w, x.data(), y.data(), m, pool);
+        if (reference.empty())
+          reference = y;
+        else
+          EXPECT_EQ(y, reference) << dtype_name(t) << " m=" << m << " threads " << threads;
+      }
     }
-  }
 }
 
 }  // namespace

@@ -142,5 +142,38 @@ TEST(QuantX8, ScalarAgreesWithPerRowDot) {
   }
 }
 
+// groups_dot (a run of groups per call, the decode loop) equals group_dot called group by group,
+// bit for bit, for every x8 type, AVX2 and scalar: the Q4_0 multi-group kernel prepares the
+// activation once per call and must not change any operation. Counts 1-5 and k with a tail of
+// blocks (416 = 13 Q4_0 blocks) for the legacy types; k-quants need whole super-blocks of 256.
+TEST(QuantX8, GroupsDotEqualsGroupDotPerGroupBitForBit) {
+  for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K}) {
+    const bool k_quant = t == DType::Q4_K || t == DType::Q6_K;
+    for (int64_t k : k_quant ? std::vector<int64_t>{256, 2048} : std::vector<int64_t>{32, 416, 2048})
+      for (int64_t count : {1, 2, 5}) {
+        SCOPED_TRACE(testing::Message() << dtype_name(t) << " k=" << k << " groups " << count);
+        const size_t gb = quant::x8::group_bytes(t, k);
+        std::vector<uint8_t> groups(gb * count);
+        for (int64_t g = 0; g < count; ++g) {
+          const auto seed = static_cast<uint32_t>(60 + g);
+          const auto rows = (g % 2 && !k_quant) ? random_rows(t, k, seed) : quantized_rows(t, k, seed, 0.3f + g);
+          quant::x8::pack_group(t, k, rows.data(), row_bytes(t, k), groups.data() + g * gb);
+        }
+        const auto act = activation(t, k, 70);
+        for (bool scalar : {false, true}) {
+          if (!scalar && !cpu().has_avx2_fma()) continue;
+          set_force_scalar(scalar);
+          std::vector<float> together(8 * count, -1.0f), one_by_one(8 * count, -2.0f);
+          quant::x8::groups_dot(t)(k, groups.data(), count, act.data(), together.data());
+          for (int64_t g = 0; g < count; ++g)
+            quant::x8::group_dot(t)(k, groups.data() + g * gb, act.data(), one_by_one.data() + 8 * g);
+          set_force_scalar(false);
+          EXPECT_EQ(0, std::memcmp(together.data(), one_by_one.data(), together.size() * sizeof(float)))
+              << (scalar ? "scalar" : "avx2");
+        }
+      }
+  }
+}
+
 }  // namespace
 }  // namespace flame

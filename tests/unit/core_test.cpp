@@ -14,13 +14,11 @@
 #include "flame/core/tensor.h"
 #include "flame/core/thread_pool.h"
 
-
 namespace flame {
 // F16C instruction twins, compiled with -mf16c in half_hw_avx2.cpp.
 float hw_f16_to_f32(uint16_t h);
 uint16_t hw_f32_to_f16(float f);
 namespace {
-
 
 TEST(DType, BlockSizesMatchGgml) {
   EXPECT_EQ(dtype_info(DType::Q4_0).type_size, 18);
@@ -140,7 +138,9 @@ TEST(AlignedBuffer, HugePagePolicyAlignsLargeBuffersTo2MiB) {
   }
 }
 
-TEST(Cpu, PhysicalCoresPositive) { EXPECT_GE(physical_cores(), 1); }
+TEST(Cpu, PhysicalCoresPositive) {
+  EXPECT_GE(physical_cores(), 1);
+}
 
 }  // namespace
 }  // namespace flame

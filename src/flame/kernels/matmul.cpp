@@ -22,6 +22,7 @@
 #include "flame/kernels/quant.h"
 #include "flame/kernels/quant_blocks.h"
 #include "flame/kernels/quant_decode.h"
+#include "flame/kernels/row_schedule.h"
 
 extern "C" void openblas_set_num_threads(int num_threads);
 
@@ -77,6 +78,8 @@ void split_rows(ThreadPool& pool, int64_t n, int64_t work, Fn&& fn) {
 
 // Below this many input rows the weights are streamed row by row (each row reused m times from L1).
 constexpr int64_t kGemmMinRows = 8;
+// The shortest run of rows a decode thread claims (row_schedule.h), in weight bytes.
+constexpr size_t kMinRunBytes = size_t{64} << 10;
 
 bool use_avx2() {
   return cpu().has_avx2_fma() && !force_scalar();
@@ -175,33 +178,28 @@ void matmul_shared_input(std::initializer_list<MatmulOutput> products, const flo
     for (const auto& p : products) matmul(p.weight, x, p.y, m, pool);  // prompt or oracle: one at a time
     return;
   }
-  // Decode: rows of every weight form one list of chunks that threads take in turn.
+  // Decode: rows of every weight form one schedule of runs (row_schedule.h) that threads claim.
   struct Segment {
     const Tensor* weight;
     float* y;
-    int64_t first_chunk, chunks;
   };
-  constexpr int64_t kChunkRows = 32;
   std::vector<Segment> segments;
-  int64_t total_chunks = 0;
+  RowSchedule schedule(pool.size(), kMinRunBytes, 8);
   for (const auto& p : products) {
-    const int64_t chunks = (p.weight.dim(0) + kChunkRows - 1) / kChunkRows;
-    segments.push_back({&p.weight, p.y, total_chunks, chunks});
-    total_chunks += chunks;
+    segments.push_back({&p.weight, p.y});
+    schedule.add(p.weight.dim(0), p.weight.row_bytes());
   }
   const bool fast = use_avx2();
-  std::atomic<int64_t> next{0};
   auto work = [&](int, int) {
-    size_t seg = 0;
-    for (int64_t c = next.fetch_add(1, std::memory_order_relaxed); c < total_chunks;
-         c = next.fetch_add(1, std::memory_order_relaxed)) {
-      while (c >= segments[seg].first_chunk + segments[seg].chunks) ++seg;
-      const Segment& s = segments[seg];
-      const int64_t n = s.weight->dim(0), b = (c - s.first_chunk) * kChunkRows, e = std::min(n, b + kChunkRows);
+    for (RowSchedule::Run run; schedule.next(run);) {
+      const Segment& s = segments[run.segment];
+      const int64_t n = s.weight->dim(0);
       if (fast)
-        detail::gemv_rows_avx2(s.weight->dtype(), s.weight->data(), s.weight->row_bytes(), x, s.y, m, k, n, b, e);
+        detail::gemv_rows_avx2(s.weight->dtype(), s.weight->data(), s.weight->row_bytes(), x, s.y, m, k, n, run.begin,
+                               run.end);
       else
-        detail::gemv_rows_scalar(s.weight->dtype(), s.weight->data(), s.weight->row_bytes(), x, s.y, m, k, n, b, e);
+        detail::gemv_rows_scalar(s.weight->dtype(), s.weight->data(), s.weight->row_bytes(), x, s.y, m, k, n, run.begin,
+                                 run.end);
     }
   };
   if (m * total_rows * k < kMinParallelWork)

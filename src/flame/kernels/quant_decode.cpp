@@ -1,13 +1,11 @@
 // Decode products with block-quantized weights (see quant_decode.h).
 //
-// Rows are handed out in chunks of kChunkRows through one atomic counter: on a shared or noisy
-// machine a thread that is descheduled does not hold back the other (a static split waited for the
-// slowest thread every call), and a chunk is big enough (a few hundred KB of weights) that the
-// counter costs well under 1%. 256 rows beat 64 on a quiet machine (Q4_0 and Q4_K_M decode +5-10%,
-// Q8_0 back to the static split's speed; docs/benchmarks.md): longer runs of consecutive rows keep
-// the hardware prefetcher streaming. Within a chunk, kernels with a 4-row variant read each activation block
-// once for 4 weight rows. Weights packed at load into the interleaved 8-row layout (quant_x8_tensor.h)
-// are read only in that form, a group of 8 rows per kernel call; chunks are whole groups (256 = 32 x 8).
+// Rows are handed out in runs by a RowSchedule (row_schedule.h): long runs of consecutive rows
+// first, so the hardware prefetcher keeps streaming, then shorter ones, so the threads finish
+// together; on a shared or noisy machine a descheduled thread holds back only its current run.
+// Weights packed at load into the interleaved 8-row layout (quant_x8_tensor.h) are read only in that
+// form, a run of whole groups per kernel call; other weights row by row, or 4 rows at a time where a
+// 4-row kernel reads each activation block once for all 4.
 #include "flame/kernels/quant_decode.h"
 
 #include <algorithm>
@@ -21,12 +19,13 @@
 #include "flame/kernels/quant_blocks.h"
 #include "flame/kernels/quant_x8.h"
 #include "flame/kernels/quant_x8_tensor.h"
+#include "flame/kernels/row_schedule.h"
 
 namespace flame::detail {
 namespace {
 
-constexpr int64_t kChunkRows = 256;
-static_assert(kChunkRows % quant::x8::kRows == 0, "x8 chunks must be whole groups");
+// The shortest run of rows a thread claims (row_schedule.h), in weight bytes.
+constexpr size_t kMinRunBytes = size_t{64} << 10;
 constexpr int kMaxActTypes = 2;  // Q8_0 and Q8_K
 
 struct Segment {
@@ -37,9 +36,9 @@ struct Segment {
   float* y;
   const uint8_t* act;  // m quantized rows of act_row_bytes
   size_t act_row_bytes;
-  int64_t first_chunk, chunks;
-  const X8Weight* x8;               // the interleaved form, read instead of w when set
-  quant::x8::GroupDotFn group_dot;  // its kernel
+  const X8Weight* x8;                 // the interleaved form, read instead of w when set
+  quant::x8::GroupDotFn group_dot;    // its kernels: one group,
+  quant::x8::GroupsDotFn groups_dot;  // a run of groups
 };
 
 // Grow-only scratch for the quantized activations, one per calling thread.
@@ -71,6 +70,8 @@ quant::QuantizeFn activation_quantizer(DType act_type) {
 
 // Rows [begin, end) from the x8 groups; begin and end are multiples of 8 (n is, and chunks are).
 void run_groups(const Segment& s, int64_t m, int64_t k, int64_t begin, int64_t end) {
+  if (m == 1) return s.groups_dot(k, s.x8->group(begin / 8), (end - begin) / 8, s.act, s.y + begin);
+  // Several activation rows: each group is read once from memory for all of them.
   float out[quant::x8::kRows];
   for (int64_t g = begin / 8; g < end / 8; ++g) {
     const uint8_t* group = s.x8->group(g);
@@ -136,30 +137,22 @@ void matmul_quant_decode(const QuantProduct* products, size_t count, const float
 
   std::vector<Segment> segments;  // small: at most a few products
   segments.reserve(count);
-  int64_t total_chunks = 0;
+  RowSchedule schedule(pool.size(), kMinRunBytes, quant::x8::kRows);
   for (size_t p = 0; p < count; ++p) {
     const Tensor& wt = *products[p].weight;
     const quant::Kernels& kern = quant::kernels(wt.dtype());
     const int a = static_cast<int>(std::find(act_types, act_types + n_act, kern.act_type) - act_types);
     const int64_t n = wt.dim(0);
-    const int64_t chunks = (n + kChunkRows - 1) / kChunkRows;
     const X8Weight* x8 = x8_weight(wt);
     segments.push_back({&kern, static_cast<const uint8_t*>(wt.data()), wt.row_bytes(), n, products[p].y,
-                        scratch.data() + act_offset[a], row_bytes(kern.act_type, k), total_chunks, chunks, x8,
-                        x8 ? quant::x8::group_dot(wt.dtype()) : nullptr});
-    total_chunks += chunks;
+                        scratch.data() + act_offset[a], row_bytes(kern.act_type, k), x8,
+                        x8 ? quant::x8::group_dot(wt.dtype()) : nullptr,
+                        x8 ? quant::x8::groups_dot(wt.dtype()) : nullptr});
+    schedule.add(n, x8 ? x8->group_bytes / quant::x8::kRows : wt.row_bytes());
   }
 
-  std::atomic<int64_t> next{0};
   auto work = [&](int, int) {
-    size_t seg = 0;
-    for (int64_t c = next.fetch_add(1, std::memory_order_relaxed); c < total_chunks;
-         c = next.fetch_add(1, std::memory_order_relaxed)) {
-      while (c >= segments[seg].first_chunk + segments[seg].chunks) ++seg;
-      const Segment& s = segments[seg];
-      const int64_t b = (c - s.first_chunk) * kChunkRows;
-      run_rows(s, m, k, b, std::min(s.n, b + kChunkRows));
-    }
+    for (RowSchedule::Run run; schedule.next(run);) run_rows(segments[run.segment], m, k, run.begin, run.end);
   };
   pool.run_claimed(work);
 }

@@ -40,4 +40,12 @@ using GroupDotFn = void (*)(int64_t k, const uint8_t* group, const uint8_t* act,
 GroupDotFn group_dot(DType type);
 GroupDotFn group_dot_scalar(DType type);
 
+// The decode loop over a run of rows: for the `count` consecutive groups starting at `groups`
+// (group_bytes(type, k) apart), out[8 * i + r] = dot of group i's row r with the activation row.
+// Bit-identical to calling group_dot once per group; a kernel may prepare the activation once per
+// call instead of once per group (Q4_0 sums each activation block once for all groups), so one
+// call over many groups is the faster form.
+using GroupsDotFn = void (*)(int64_t k, const uint8_t* groups, int64_t count, const uint8_t* act, float* out);
+GroupsDotFn groups_dot(DType type);
+
 }  // namespace flame::quant::x8

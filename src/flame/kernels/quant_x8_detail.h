@@ -20,4 +20,7 @@ FLAME_X8_TYPE(q6_k)
 
 #undef FLAME_X8_TYPE
 
+// Multi-group AVX2 kernels (quant_x8.h groups_dot), for the types that have one.
+void dot_groups_q4_0_avx2(int64_t k, const uint8_t* groups, int64_t count, const uint8_t* act, float* out);
+
 }  // namespace flame::quant::x8::detail
