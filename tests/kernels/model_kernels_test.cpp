@@ -254,10 +254,17 @@ TEST(NormKernel, RmsNormMatchesFormula) {
 }
 
 TEST(ActivationKernel, SwigluAndSoftmax) {
-  const float gate[3] = {-2.0f, 0.0f, 3.0f}, up[3] = {1.0f, 5.0f, -0.5f};
-  float out[3];
-  swiglu(gate, up, out, 3);
-  for (int i = 0; i < 3; ++i) EXPECT_NEAR(out[i], gate[i] / (1 + std::exp(-gate[i])) * up[i], 1e-6);
+  // 19 values: two AVX2 vectors and a scalar tail, gates from -40 to 50 (sigmoid saturating both ways).
+  float gate[19], up[19], out[19];
+  for (int i = 0; i < 19; ++i) {
+    gate[i] = -40.0f + 5.0f * i;
+    up[i] = 0.5f - 0.25f * (i % 5);
+  }
+  swiglu(gate, up, out, 19);
+  for (int i = 0; i < 19; ++i) {
+    const double expected = gate[i] / (1 + std::exp(-static_cast<double>(gate[i]))) * up[i];
+    EXPECT_NEAR(out[i], expected, 2e-6 * std::abs(expected) + 1e-30) << "gate " << gate[i];
+  }
   float p[3] = {1000.0f, 1001.0f, 999.0f};  // stable for large values
   softmax(p, 3);
   EXPECT_NEAR(p[0] + p[1] + p[2], 1.0f, 1e-6);

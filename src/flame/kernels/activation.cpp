@@ -1,15 +1,16 @@
 #include "flame/kernels/activation.h"
 
+#include "flame/kernels/train_math.h"
+
 #include <algorithm>
 #include <cmath>
 
 namespace flame {
 
+// The training kernels' SwiGLU (AVX2 exp polynomial, ~1 ulp from expf; scalar twin without AVX2):
+// one definition for inference and training. The scalar loop of expf cost ~2% of a 1B decode step.
 void swiglu(const float* gate, const float* up, float* out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float g = gate[i];
-    out[i] = g / (1.0f + std::exp(-g)) * up[i];
-  }
+  swiglu_rows(gate, up, out, n);
 }
 
 void softmax(float* x, int64_t n) {
