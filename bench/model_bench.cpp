@@ -122,7 +122,7 @@ void BM_AttentionDecodeHeadMajorOneThread(benchmark::State& state) {
   state.counters["KV_GB/s"] =
       benchmark::Counter(2.0 * (f16 ? 2.0 : 4.0) * context * 8 * hd * state.iterations(), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_AttentionDecodeHeadMajorOneThread)->ArgsProduct({{1024, 4096, 8192}, {0, 1}});
+BENCHMARK(BM_AttentionDecodeHeadMajorOneThread)->ArgsProduct({{64, 256, 1024, 4096, 8192}, {0, 1}});
 
 // Causal prompt attention of n tokens from position 0 (one layer of the 1B shape).
 void BM_AttentionPrompt(benchmark::State& state) {

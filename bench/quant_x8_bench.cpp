@@ -17,7 +17,7 @@
 namespace flame {
 namespace {
 
-enum Kernel : int64_t { kPerRow = 0, kFourRow = 1, kX8 = 2 };
+enum Kernel : int64_t { kPerRow = 0, kFourRow = 1, kX8 = 2, kX8Run = 3 };
 
 void BM_QuantX8Dot(benchmark::State& state) {
   const auto type = static_cast<DType>(state.range(0));
@@ -36,6 +36,7 @@ void BM_QuantX8Dot(benchmark::State& state) {
   const quant::DotFn dot = kern.dot();
   const quant::Dot4Fn dot4 = quant::dot4_kernel(type);
   const quant::x8::GroupDotFn group_dot = quant::x8::group_dot(type);
+  const quant::x8::GroupsDotFn groups_dot = quant::x8::groups_dot(type);
   if (kernel == kFourRow && !dot4) {
     state.SkipWithError("no 4-row kernel for this type");
     return;
@@ -51,18 +52,21 @@ void BM_QuantX8Dot(benchmark::State& state) {
       case kX8:
         for (int64_t g = 0; g < rows / 8; ++g) group_dot(k, packed.data() + g * gb, act.data(), y.data() + 8 * g);
         break;
+      case kX8Run:  // all groups in one call, as decode runs them
+        groups_dot(k, packed.data(), rows / 8, act.data(), y.data());
+        break;
     }
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(w.nbytes()));
-  static const char* const kNames[] = {"per-row", "4-row", "x8"};
+  static const char* const kNames[] = {"per-row", "4-row", "x8", "x8 run"};
   state.SetLabel(std::string(dtype_name(type)) + " " + kNames[kernel]);
 }
 
 BENCHMARK(BM_QuantX8Dot)->Apply([](benchmark::internal::Benchmark* b) {
   for (DType t : {DType::Q4_0, DType::Q8_0})
-    for (int64_t kernel : {kPerRow, kFourRow, kX8})
+    for (int64_t kernel : {kPerRow, kFourRow, kX8, kX8Run})
       if (kernel != kFourRow || t == DType::Q4_0) b->Args({static_cast<int64_t>(t), kernel});
 });
 
