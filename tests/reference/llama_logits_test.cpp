@@ -192,11 +192,21 @@ TEST(LlamaLogitsCli, SynthWritesALoadableLlama3LayoutModel) {
   EXPECT_EQ(w.token_embd.dtype(), DType::BF16);
   EXPECT_EQ(w.layers[0].attn_norm.dtype(), DType::F32);
   EXPECT_TRUE(w.rope_freqs.defined());
-  const auto bench = test::run_cli("bench -m " + test::shell_quote(path) + " -p 8 -n 4 -r 1 --membw-mib 16 --json");
+  const auto bench = test::run_cli("bench -m " + test::shell_quote(path) + " -p 8 -n 4 -r 2 --membw-mib 16 --json");
   ASSERT_EQ(bench.exit_code, 0) << bench.err;
   const auto j = nlohmann::json::parse(bench.out);
   EXPECT_GT(j["tg"]["tok_s_mean"].get<double>(), 0);
   EXPECT_GT(j["read_bandwidth_bytes_s"].get<double>(), 0);
+  // Each tg repetition is bracketed by two probes, and its share is its own rate over their mean.
+  const auto probes = j["read_bandwidth_probes_bytes_s"].get<std::vector<double>>();
+  const auto runs = j["tg"]["runs"].get<std::vector<double>>();
+  const auto shares = j["tg_share_of_adjacent_probes"]["runs"].get<std::vector<double>>();
+  ASSERT_EQ(runs.size(), 2u);
+  ASSERT_EQ(probes.size(), 4u);
+  ASSERT_EQ(shares.size(), 2u);
+  const double bytes = j["weight_bytes_per_token"].get<double>() + j["kv_bytes_per_token_at_depth"].get<double>();
+  for (size_t r = 0; r < 2; ++r)
+    EXPECT_NEAR(shares[r], runs[r] * bytes / (0.5 * (probes[2 * r] + probes[2 * r + 1])), 1e-9 * shares[r]) << r;
 }
 
 }  // namespace
