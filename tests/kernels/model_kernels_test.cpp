@@ -160,6 +160,19 @@ TEST(MatmulKernel, Avx2DecodeRowResultDoesNotDependOnItsNeighbours) {
   }
 }
 
+// StreamReader reads the bytes asked for through its buffer, wrapping at the end, on any pool.
+TEST(StreamReader, ReadsAnyAmountThroughItsBuffer) {
+  for (int threads : {1, 2}) {
+    ThreadPool pool(threads);
+    StreamReader reader(64 << 10, pool);
+    for (size_t bytes : {size_t{0}, size_t{1000}, size_t{40} << 10, size_t{200} << 10}) {
+      const double s = reader.read(bytes);
+      EXPECT_GE(s, 0.0) << bytes;
+      EXPECT_LT(s, 10.0) << bytes;
+    }
+  }
+}
+
 TEST(MatmulKernel, RejectsNon2DWeight) {
   Tensor w = Tensor::empty(DType::F32, {4});
   float x = 0, y = 0;

@@ -207,6 +207,13 @@ TEST(LlamaLogitsCli, SynthWritesALoadableLlama3LayoutModel) {
   const double bytes = j["weight_bytes_per_token"].get<double>() + j["kv_bytes_per_token_at_depth"].get<double>();
   for (size_t r = 0; r < 2; ++r)
     EXPECT_NEAR(shares[r], runs[r] * bytes / (0.5 * (probes[2 * r] + probes[2 * r + 1])), 1e-9 * shares[r]) << r;
+  // The interleaved share: one pass of n decode steps alternating with reads per repetition.
+  const auto& inter = j["tg_share_interleaved"];
+  EXPECT_EQ(inter["runs"].size(), 2u);
+  EXPECT_EQ(inter["steps"].get<double>(), 8.0);
+  EXPECT_GT(inter["decode_seconds"].get<double>(), 0);
+  EXPECT_GT(inter["read_seconds"].get<double>(), 0);
+  for (const auto& share : inter["runs"]) EXPECT_GT(share.get<double>(), 0);
 }
 
 }  // namespace

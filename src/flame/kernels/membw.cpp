@@ -56,4 +56,32 @@ ReadBandwidth measure_read_bandwidth_both(size_t bytes, int passes, ThreadPool& 
   return best;
 }
 
+StreamReader::StreamReader(size_t buffer_bytes, ThreadPool& pool)
+    : buffer_(AlignedBuffer::allocate(std::max<size_t>(buffer_bytes, 4096) / 256 * 256, PagePolicy::huge)),
+      pool_(pool),
+      floats_(buffer_->size() / sizeof(float)),
+      sinks_(static_cast<size_t>(pool.size())) {}
+
+double StreamReader::read(size_t bytes) {
+  const auto* data = reinterpret_cast<const float*>(buffer_->data());
+  const bool fast = cpu().has_avx2_fma() && !force_scalar();
+  const auto t0 = std::chrono::steady_clock::now();
+  size_t left = bytes / sizeof(float) / 64 * 64;
+  while (left > 0) {  // one pool call per stretch up to the buffer's end
+    const size_t n = std::min(left, floats_ - next_);
+    const float* base = data + next_;
+    pool_.run([&](int t, int nt) {
+      const auto [b, e] = ThreadPool::split(static_cast<int64_t>(n), t, nt, 64);
+      if (b < e)
+        sinks_[t] += fast ? detail::stream_sum_avx2(base + b, e - b) : detail::stream_sum_scalar(base + b, e - b);
+    });
+    left -= n;
+    next_ = (next_ + n) % floats_;
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  volatile float keep = sinks_[0];
+  (void)keep;
+  return s;
+}
+
 }  // namespace flame
