@@ -2,6 +2,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
+#include <utility>
 
 #include "flame/core/half.h"
 #include "flame/kernels/avx2_common.h"
@@ -94,6 +96,19 @@ void dot_weight_rows(const float* x, int64_t k8, const uint8_t* const (&rows)[kR
   for (int r = 0; r < R; ++r) out[r] = hsum_ps(acc[r]);
 }
 
+using PassFn = void (*)(const float*, int64_t, const uint8_t* const (&)[kRowsPerPass], float*);
+
+// dot_weight_rows<R, K> for R = 1 ... kRowsPerPass, indexed by R - 1.
+template <WeightKind K, size_t... R>
+constexpr std::array<PassFn, sizeof...(R)> make_passes(std::index_sequence<R...>) {
+  return {dot_weight_rows<static_cast<int>(R) + 1, K>...};
+}
+template <WeightKind K>
+const std::array<PassFn, kRowsPerPass>& passes_for() {
+  static constexpr auto passes = make_passes<K>(std::make_index_sequence<kRowsPerPass>());
+  return passes;
+}
+
 template <WeightKind K>
 void gemv_long_rows(const void* weights, size_t row_stride, const float* x, float* y, int64_t k, int64_t row_begin,
                     int64_t row_end) {
@@ -105,32 +120,7 @@ void gemv_long_rows(const void* weights, size_t row_stride, const float* x, floa
     for (int r = 0; r < kRowsPerPass; ++r)
       rows[r] = base + static_cast<size_t>(r0 + std::min(r, rows_now - 1)) * row_stride;
     float out[kRowsPerPass];
-    switch (rows_now) {
-      case 1:
-        dot_weight_rows<1, K>(x, k8, rows, out);
-        break;
-      case 2:
-        dot_weight_rows<2, K>(x, k8, rows, out);
-        break;
-      case 3:
-        dot_weight_rows<3, K>(x, k8, rows, out);
-        break;
-      case 4:
-        dot_weight_rows<4, K>(x, k8, rows, out);
-        break;
-      case 5:
-        dot_weight_rows<5, K>(x, k8, rows, out);
-        break;
-      case 6:
-        dot_weight_rows<6, K>(x, k8, rows, out);
-        break;
-      case 7:
-        dot_weight_rows<7, K>(x, k8, rows, out);
-        break;
-      default:
-        dot_weight_rows<kRowsPerPass, K>(x, k8, rows, out);
-        break;
-    }
+    passes_for<K>()[rows_now - 1](x, k8, rows, out);
     for (int r = 0; r < rows_now; ++r) {
       for (int64_t j = k8; j < k; ++j) out[r] += weight_at<K>(rows[r], j) * x[j];
       y[r0 + r] = out[r];
