@@ -9,7 +9,6 @@
 #include <cblas.h>
 
 #include <algorithm>
-#include <atomic>
 #include <mutex>
 #include <vector>
 

@@ -9,7 +9,6 @@
 #include "flame/kernels/quant_decode.h"
 
 #include <algorithm>
-#include <atomic>
 #include <vector>
 
 #include <fmt/format.h>
@@ -68,7 +67,7 @@ quant::QuantizeFn activation_quantizer(DType act_type) {
   return quant::kernels(act_type).quantize;
 }
 
-// Rows [begin, end) from the x8 groups; begin and end are multiples of 8 (n is, and chunks are).
+// Rows [begin, end) from the x8 groups; begin and end are multiples of 8 (n is, and runs are).
 void run_groups(const Segment& s, int64_t m, int64_t k, int64_t begin, int64_t end) {
   if (m == 1) return s.groups_dot(k, s.x8->group(begin / 8), (end - begin) / 8, s.act, s.y + begin);
   // Several activation rows: each group is read once from memory for all of them.
