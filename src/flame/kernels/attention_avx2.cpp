@@ -28,10 +28,55 @@ __m128 reduce4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
   return _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
 }
 
+// Four keys' sums of one query row, plus the tail of head_dim past hd8, reduced into one __m128.
+inline __m128 finish4(__m256 a0, __m256 a1, __m256 a2, __m256 a3, const float* qr, const float* k0, int64_t k_stride,
+                      int64_t hd8, int64_t hd) {
+  __m128 res = reduce4(a0, a1, a2, a3);
+  if (hd8 < hd) {
+    alignas(16) float tail[4] = {0, 0, 0, 0};
+    for (int64_t d = hd8; d < hd; ++d)
+      for (int i = 0; i < 4; ++i) tail[i] += qr[d] * k0[i * k_stride + d];
+    res = _mm_add_ps(res, _mm_load_ps(tail));
+  }
+  return res;
+}
+
+// Two query rows at a time against 4 keys: 8 independent accumulator chains (4 would leave the FMA
+// units waiting on latency), and each key vector is loaded once for both rows. Every (row, key)
+// sum still runs over head_dim in the same order, so results do not change with the pairing.
 void score_tile_avx2(const float* q, int64_t rows, const float* keys, int64_t n_keys, int64_t k_stride, int64_t hd,
                      float* s, int64_t ld) {
   const int64_t hd8 = hd / 8 * 8;
-  for (int64_t r = 0; r < rows; ++r) {
+  int64_t r = 0;
+  for (; r + 2 <= rows; r += 2) {
+    const float *q0 = q + r * hd, *q1 = q0 + hd;
+    float *s0 = s + r * ld, *s1 = s0 + ld;
+    int64_t j = 0;
+    for (; j + 4 <= n_keys; j += 4) {
+      const float *k0 = keys + j * k_stride, *k1 = k0 + k_stride, *k2 = k1 + k_stride, *k3 = k2 + k_stride;
+      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+      for (int64_t d = 0; d < hd8; d += 8) {
+        const __m256 qa = _mm256_loadu_ps(q0 + d), qb = _mm256_loadu_ps(q1 + d);
+        const __m256 v0 = _mm256_loadu_ps(k0 + d), v1 = _mm256_loadu_ps(k1 + d);
+        const __m256 v2 = _mm256_loadu_ps(k2 + d), v3 = _mm256_loadu_ps(k3 + d);
+        a0 = _mm256_fmadd_ps(qa, v0, a0);
+        a1 = _mm256_fmadd_ps(qa, v1, a1);
+        a2 = _mm256_fmadd_ps(qa, v2, a2);
+        a3 = _mm256_fmadd_ps(qa, v3, a3);
+        b0 = _mm256_fmadd_ps(qb, v0, b0);
+        b1 = _mm256_fmadd_ps(qb, v1, b1);
+        b2 = _mm256_fmadd_ps(qb, v2, b2);
+        b3 = _mm256_fmadd_ps(qb, v3, b3);
+      }
+      _mm_storeu_ps(s0 + j, finish4(a0, a1, a2, a3, q0, k0, k_stride, hd8, hd));
+      _mm_storeu_ps(s1 + j, finish4(b0, b1, b2, b3, q1, k0, k_stride, hd8, hd));
+    }
+    for (; j < n_keys; ++j) {
+      s0[j] = dot_avx2(q0, keys + j * k_stride, hd);
+      s1[j] = dot_avx2(q1, keys + j * k_stride, hd);
+    }
+  }
+  for (; r < rows; ++r) {
     const float* qr = q + r * hd;
     float* sr = s + r * ld;
     int64_t j = 0;
@@ -45,18 +90,7 @@ void score_tile_avx2(const float* q, int64_t rows, const float* keys, int64_t n_
         a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k2 + d), a2);
         a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k3 + d), a3);
       }
-      __m128 res = reduce4(a0, a1, a2, a3);
-      if (hd8 < hd) {
-        alignas(16) float tail[4] = {0, 0, 0, 0};
-        for (int64_t d = hd8; d < hd; ++d) {
-          tail[0] += qr[d] * k0[d];
-          tail[1] += qr[d] * k1[d];
-          tail[2] += qr[d] * k2[d];
-          tail[3] += qr[d] * k3[d];
-        }
-        res = _mm_add_ps(res, _mm_load_ps(tail));
-      }
-      _mm_storeu_ps(sr + j, res);
+      _mm_storeu_ps(sr + j, finish4(a0, a1, a2, a3, qr, k0, k_stride, hd8, hd));
     }
     for (; j < n_keys; ++j) sr[j] = dot_avx2(qr, keys + j * k_stride, hd);
   }
@@ -87,6 +121,16 @@ void pv_tile_avx2(const float* p, int64_t rows, int64_t ld, const float* values,
     const float* pr = p + r * ld;
     float* orow = o + r * hd;
     int64_t d = 0;
+    for (; d + 64 <= hd; d += 64) {  // 64 outputs in registers: 8 independent FMA chains per key
+      __m256 a[8];
+      for (int i = 0; i < 8; ++i) a[i] = _mm256_loadu_ps(orow + d + 8 * i);
+      for (int64_t j = 0; j < n_keys; ++j) {
+        const __m256 w = _mm256_broadcast_ss(pr + j);
+        const float* v = values + j * v_stride + d;
+        for (int i = 0; i < 8; ++i) a[i] = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 8 * i), a[i]);
+      }
+      for (int i = 0; i < 8; ++i) _mm256_storeu_ps(orow + d + 8 * i, a[i]);
+    }
     for (; d + 32 <= hd; d += 32) {  // 32 outputs held in registers across all keys
       __m256 a0 = _mm256_loadu_ps(orow + d), a1 = _mm256_loadu_ps(orow + d + 8);
       __m256 a2 = _mm256_loadu_ps(orow + d + 16), a3 = _mm256_loadu_ps(orow + d + 24);
