@@ -70,4 +70,12 @@ inline float half_to_float(uint16_t h) {
   return _cvtsh_ss(h);
 }
 
+// Hides a product from the optimizer, so it is rounded on its own and never fused into a following
+// add or subtraction as an FMA (GCC contracts vector intrinsics even in ISO C++ mode): kernels that
+// must repeat a scalar twin's float operations exactly wrap such products in it.
+inline __m256 rounded(__m256 v) {
+  asm("" : "+x"(v));
+  return v;
+}
+
 }  // namespace flame::avx2

@@ -18,12 +18,8 @@ namespace {
 using namespace x8k;
 using flame::avx2::load_si256;
 
-// Software prefetch distance in bytes of the group (about 3.5 Q4_K / 2.4 Q6_K super-blocks ahead):
-// from memory the kernels ran 5-25% faster with it, one core (BM_QuantX8KDot/.../16384), and
-// Q4_K_M decode ~5%; in L2 it costs ~1%.
-constexpr size_t kPrefetchAhead = 4096;
-
 using flame::avx2::broadcast4;
+using flame::avx2::rounded;
 
 // 8 unsigned byte scales (one per row) -> int16 pairs (s_r, s_r), so vpmaddwd of int16 pair sums
 // gives s_r * (pair0 + pair1) in lane r.
@@ -46,14 +42,6 @@ inline __m256i min_sums(const uint8_t* mins, const int16_t* bsums) {
     msum = _mm256_add_epi32(msum, _mm256_madd_epi16(m, pair));
   }
   return msum;
-}
-
-// Hides a product from the optimizer, so it is rounded on its own and never fused into the
-// following subtraction as an FMA (GCC contracts vector intrinsics even in ISO C++ mode), keeping the
-// float operations those of k_block_value.
-inline __m256 rounded(__m256 v) {
-  asm("" : "+x"(v));
-  return v;
 }
 
 }  // namespace

@@ -20,12 +20,8 @@ namespace {
 using namespace x8k;
 using flame::avx2::load_si256;
 
-// Software prefetch distance in bytes of the group (about 3.5 Q4_K / 2.4 Q6_K super-blocks ahead):
-// from memory the kernels ran 5-25% faster with it, one core (BM_QuantX8KDot/.../16384), and
-// Q4_K_M decode ~5%; in L2 it costs ~1%.
-constexpr size_t kPrefetchAhead = 4096;
-
 using flame::avx2::broadcast4;
+using flame::avx2::rounded;
 
 // Lane r: sum over the 16 int16 pair sums of sub-block j's 4 steps, times scale_j of row r.
 inline __m256i sub_block_sum(const uint8_t* sb, int j, const int8_t* a, __m256i scale) {
@@ -44,14 +40,6 @@ inline __m256i sub_block_sum(const uint8_t* sb, int j, const int8_t* a, __m256i 
   const __m256i s23 =
       _mm256_add_epi16(_mm256_maddubs_epi16(v2, broadcast4(aj + 8)), _mm256_maddubs_epi16(v3, broadcast4(aj + 12)));
   return _mm256_add_epi32(_mm256_madd_epi16(s01, scale), _mm256_madd_epi16(s23, scale));
-}
-
-// Hides a product from the optimizer, so it is rounded on its own and never fused into the
-// following subtraction as an FMA (GCC contracts vector intrinsics even in ISO C++ mode), keeping the
-// float operations those of k_block_value.
-inline __m256 rounded(__m256 v) {
-  asm("" : "+x"(v));
-  return v;
 }
 
 }  // namespace
