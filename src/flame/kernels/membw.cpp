@@ -29,30 +29,18 @@ double measure_read_bandwidth(size_t bytes, int passes, ThreadPool& pool) {
 }
 
 ReadBandwidth measure_read_bandwidth_both(size_t bytes, int passes, ThreadPool& pool) {
-  const size_t n = bytes / sizeof(float) / 64 * 64;
   // Zeroed: every page is really backed. On huge pages like the decode weights (model/repack.h), so
-  // the bound compares like with like.
-  auto buffer = AlignedBuffer::allocate(n * sizeof(float), PagePolicy::huge);
-  const float* data = reinterpret_cast<const float*>(buffer->data());
-  const bool fast = cpu().has_avx2_fma() && !force_scalar();
-  std::vector<float> sinks(static_cast<size_t>(pool.size()));
+  // the bound compares like with like. Each pass reads the whole buffer once.
+  StreamReader reader(bytes, pool);
+  const size_t moved = reader.buffer_bytes();
   ReadBandwidth best;
   for (int pass = 0; pass < std::max(passes, 1); ++pass) {
-    const auto t0 = std::chrono::steady_clock::now();
     const double c0 = process_cpu_seconds();
-    pool.run([&](int t, int nt) {
-      const auto [b, e] = ThreadPool::split(static_cast<int64_t>(n), t, nt, 64);
-      if (b < e)
-        sinks[t] += fast ? detail::stream_sum_avx2(data + b, e - b) : detail::stream_sum_scalar(data + b, e - b);
-    });
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double s = reader.read(moved);
     const double cpu = (process_cpu_seconds() - c0) / pool.size();
-    const double moved = static_cast<double>(n * sizeof(float));
-    best.wall_bytes_per_s = std::max(best.wall_bytes_per_s, moved / s);
-    best.cpu_bytes_per_s = std::max(best.cpu_bytes_per_s, moved / cpu);
+    best.wall_bytes_per_s = std::max(best.wall_bytes_per_s, static_cast<double>(moved) / s);
+    best.cpu_bytes_per_s = std::max(best.cpu_bytes_per_s, static_cast<double>(moved) / cpu);
   }
-  volatile float keep = sinks[0];
-  (void)keep;
   return best;
 }
 

@@ -38,6 +38,7 @@ class StreamReader {
   explicit StreamReader(size_t buffer_bytes, ThreadPool& pool = ThreadPool::global());
   // Reads `bytes` (rounded down to whole 256-byte lines of work) and returns the wall seconds taken.
   double read(size_t bytes);
+  size_t buffer_bytes() const { return buffer_->size(); }
 
  private:
   std::shared_ptr<AlignedBuffer> buffer_;
